@@ -1,0 +1,195 @@
+"""Settings for the lead-refunds back-office, read from the environment.
+
+Every value has a safe development default except SECRET_KEY, which production must set.
+A malformed value stops the process at start-up with ImproperlyConfigured.
+"""
+
+import sys
+from pathlib import Path
+
+import dj_database_url
+import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_decimal, env_int, env_list, env_str
+
+# Lets admin classes be written ModelAdmin[Model] at run time, as the type checker reads them.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+TESTING = "pytest" in sys.modules or env_bool("TESTING")
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+    SECRET_KEY = "django-insecure-development-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG or TESTING else "")
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names this site answers to")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "django_fsm",
+    "django_q",
+    "accounts",
+    "leads",
+    "refunds",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# The embedded default is an SQLite file beside manage.py; production and CI use PostgreSQL.
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+if DATABASES["default"]["ENGINE"] not in (
+    "django.db.backends.sqlite3",
+    "django.db.backends.postgresql",
+):
+    raise ImproperlyConfigured("DATABASE_URL must point at SQLite or PostgreSQL")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Wait for a busy writer instead of failing at once: the worker and the web share the file.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not (DEBUG or TESTING)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Lead refunds <refunds@localhost>")
+
+if not DEBUG and not TESTING:
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 3600)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# django-q2: the ORM broker keeps tasks in the database, so the demo needs no other service.
+# retry must exceed timeout, or a slow task would be handed out twice.
+Q_TIMEOUT = env_int("Q_TIMEOUT", 60, minimum=1)
+Q_CLUSTER = {
+    "name": "refunds",
+    "orm": "default",
+    "workers": env_int("Q_WORKERS", 2, minimum=1),
+    "timeout": Q_TIMEOUT,
+    "retry": env_int("Q_RETRY", Q_TIMEOUT * 2, minimum=Q_TIMEOUT + 1),
+    "max_attempts": env_int("Q_MAX_ATTEMPTS", 5, minimum=1),
+    "catch_up": False,
+    "sync": TESTING or env_bool("Q_SYNC", False),
+    "save_limit": 1000,
+    "ack_failures": True,
+}
+if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
+    raise ImproperlyConfigured("Q_RETRY must be greater than Q_TIMEOUT (django-q2 requirement)")
+
+# The refund policy (DESIGN.md). Operators tune these; refunds/policy.py reads them.
+REFUND_POLICY = {
+    "REPORT_WINDOW_DAYS": env_int("REFUND_REPORT_WINDOW_DAYS", 14, minimum=1),
+    "REVIEW_HOURS": env_int("REFUND_REVIEW_HOURS", 24, minimum=1),
+    "CLAIM_MINUTES": env_int("REFUND_CLAIM_MINUTES", 30, minimum=1),
+    "MIN_CONTACT_ATTEMPTS": env_int("REFUND_MIN_CONTACT_ATTEMPTS", 2, minimum=1),
+    "MIN_HOURS_SINCE_FIRST_ATTEMPT": env_int("REFUND_MIN_HOURS_SINCE_FIRST_ATTEMPT", 24),
+    "PEER_WINDOW_DAYS": env_int("REFUND_PEER_WINDOW_DAYS", 90, minimum=1),
+    "PEER_MEDIAN_MULTIPLIER": env_decimal("REFUND_PEER_MEDIAN_MULTIPLIER", "2"),
+    "PEER_PERCENTILE": env_int("REFUND_PEER_PERCENTILE", 90, minimum=1),
+    "PEER_MIN_LEADS": env_int("REFUND_PEER_MIN_LEADS", 10, minimum=1),
+    "PEER_MIN_PEERS": env_int("REFUND_PEER_MIN_PEERS", 5, minimum=1),
+    "DUPLICATE_WINDOW_DAYS": env_int("REFUND_DUPLICATE_WINDOW_DAYS", 30, minimum=1),
+    "CARD_SETTLEMENT_BUSINESS_DAYS": env_int("REFUND_CARD_SETTLEMENT_BUSINESS_DAYS", 5, minimum=0),
+}
+if REFUND_POLICY["PEER_PERCENTILE"] > 100:
+    raise ImproperlyConfigured("REFUND_PEER_PERCENTILE must be between 1 and 100")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The worker logs every task at INFO; under tests that is noise.
+    "loggers": {"django-q": {"level": "WARNING" if TESTING else "INFO"}},
+}
+
+# Card refunds go through this class (refunds.gateway.PaymentGateway).
+PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "refunds.gateway.SandboxGateway")

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from accounts import views as account_views
+
+admin.site.site_header = "Lead refunds — back office"
+admin.site.site_title = "Lead refunds"
+admin.site.index_title = "Review and support"
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+    path("", include("leads.urls")),
+    path("", include("refunds.urls")),
+]

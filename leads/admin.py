@@ -1,0 +1,47 @@
+from django.contrib import admin
+
+from leads.models import ContactAttempt, Lead, Message
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    extra = 0
+    can_delete = False
+    fields = ("sent_at", "sender", "body")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ContactAttemptInline(admin.TabularInline):
+    model = ContactAttempt
+    extra = 0
+    can_delete = False
+    fields = ("attempted_at", "channel", "outcome", "source", "note")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin[Lead]):
+    """Leads come from the marketplace: reviewers read them here, nobody edits them."""
+
+    list_display = ("customer_name", "pro", "category", "location", "price", "received_at")
+    list_filter = ("category", "payment_method", "pro__pro_profile__market")
+    list_select_related = ("pro", "category")
+    search_fields = ("customer_name", "customer_phone", "customer_email", "marketplace_id")
+    date_hierarchy = "received_at"
+    inlines = (MessageInline, ContactAttemptInline)
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,171 @@
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import ServiceCategory
+from leads.choices import AttemptSource, Channel, Outcome, PaymentMethod, Sender
+
+
+class Lead(models.Model):
+    """A customer's job request, sold to one pro; the pro may report it within the window."""
+
+    marketplace_id = models.CharField(
+        verbose_name="marketplace id",
+        max_length=64,
+        unique=True,
+    )
+    pro = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="pro",
+        on_delete=models.PROTECT,
+        related_name="leads",
+    )
+    customer_name = models.CharField(
+        verbose_name="customer name",
+        max_length=150,
+    )
+    customer_phone = models.CharField(
+        verbose_name="customer phone",
+        max_length=32,
+        blank=True,
+    )
+    customer_email = models.EmailField(
+        verbose_name="customer email",
+        blank=True,
+    )
+    category = models.ForeignKey(
+        ServiceCategory,
+        verbose_name="category",
+        on_delete=models.PROTECT,
+        related_name="leads",
+    )
+    location = models.CharField(
+        verbose_name="location",
+        max_length=200,
+        help_text="Town and postal code of the job.",
+    )
+    request_text = models.TextField(
+        verbose_name="customer's request",
+        blank=True,
+    )
+    price = models.DecimalField(
+        verbose_name="price paid",
+        max_digits=8,
+        decimal_places=2,
+    )
+    payment_method = models.CharField(
+        verbose_name="paid with",
+        max_length=10,
+        choices=PaymentMethod.choices,
+    )
+    received_at = models.DateTimeField(
+        verbose_name="received at",
+        default=timezone.now,
+    )
+
+    class Meta:
+        ordering = ("-received_at", "-id")
+        indexes = [
+            models.Index(fields=["pro", "-received_at"], name="lead_pro_received"),
+            models.Index(fields=["customer_phone"], name="lead_customer_phone"),
+            models.Index(fields=["customer_email"], name="lead_customer_email"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0), name="lead_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_name} — {self.category}"
+
+    @property
+    def report_deadline(self) -> datetime:
+        """The last moment the pro may report this lead."""
+        days = settings.REFUND_POLICY["REPORT_WINDOW_DAYS"]
+        return self.received_at + timedelta(days=days)
+
+    def is_reportable(self, now: datetime | None = None) -> bool:
+        return (now or timezone.now()) <= self.report_deadline
+
+    @property
+    def available_channels(self) -> set[str]:
+        channels = {Channel.MESSAGE.value}
+        if self.customer_phone:
+            channels.add(Channel.PHONE.value)
+        return channels
+
+
+class Message(models.Model):
+    """One line of a lead's conversation, as the pro and the customer wrote it."""
+
+    lead = models.ForeignKey(
+        Lead,
+        verbose_name="lead",
+        on_delete=models.CASCADE,
+        related_name="messages",
+    )
+    sender = models.CharField(
+        verbose_name="sender",
+        max_length=10,
+        choices=Sender.choices,
+    )
+    body = models.TextField(
+        verbose_name="body",
+    )
+    sent_at = models.DateTimeField(
+        verbose_name="sent at",
+        default=timezone.now,
+    )
+
+    class Meta:
+        ordering = ("sent_at", "id")
+        indexes = [models.Index(fields=["lead", "sent_at"], name="message_lead_sent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_sender_display()}: {self.body[:40]}"
+
+
+class ContactAttempt(models.Model):
+    """One try by the pro to reach the customer, by in-app message or phone."""
+
+    lead = models.ForeignKey(
+        Lead,
+        verbose_name="lead",
+        on_delete=models.CASCADE,
+        related_name="contact_attempts",
+    )
+    channel = models.CharField(
+        verbose_name="channel",
+        max_length=10,
+        choices=Channel.choices,
+    )
+    outcome = models.CharField(
+        verbose_name="outcome",
+        max_length=20,
+        choices=Outcome.choices,
+    )
+    attempted_at = models.DateTimeField(
+        verbose_name="attempted at",
+        default=timezone.now,
+    )
+    note = models.CharField(
+        verbose_name="note",
+        max_length=500,
+        blank=True,
+    )
+    source = models.CharField(
+        verbose_name="source",
+        max_length=10,
+        choices=AttemptSource.choices,
+        default=AttemptSource.PRO,
+    )
+
+    class Meta:
+        ordering = ("attempted_at", "id")
+        indexes = [models.Index(fields=["lead", "attempted_at"], name="attempt_lead_attempted")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} — {self.get_outcome_display()}"

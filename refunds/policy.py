@@ -1,0 +1,342 @@
+"""The refund policy as code: pure functions over plain facts, no database, no clock.
+
+Reviewers can read this file as the policy. Parameters come from settings.REFUND_POLICY and
+are passed in, so each rule is tested at its edges without touching settings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from refunds.choices import REASONS_WITHOUT_CONTACT_EFFORT, Reason
+
+MESSAGE = "message"
+PHONE = "phone"
+CHANNEL_LABELS = {MESSAGE: "in-app message", PHONE: "phone call"}
+
+
+@dataclass(frozen=True)
+class Params:
+    report_window_days: int = 14
+    review_hours: int = 24
+    min_contact_attempts: int = 2
+    min_hours_since_first_attempt: int = 24
+    peer_window_days: int = 90
+    peer_median_multiplier: Decimal = Decimal(2)
+    peer_percentile: int = 90
+    peer_min_leads: int = 10
+    peer_min_peers: int = 5
+    duplicate_window_days: int = 30
+
+    @classmethod
+    def from_settings(cls, policy: dict) -> Params:
+        return cls(
+            report_window_days=policy["REPORT_WINDOW_DAYS"],
+            review_hours=policy["REVIEW_HOURS"],
+            min_contact_attempts=policy["MIN_CONTACT_ATTEMPTS"],
+            min_hours_since_first_attempt=policy["MIN_HOURS_SINCE_FIRST_ATTEMPT"],
+            peer_window_days=policy["PEER_WINDOW_DAYS"],
+            peer_median_multiplier=Decimal(policy["PEER_MEDIAN_MULTIPLIER"]),
+            peer_percentile=policy["PEER_PERCENTILE"],
+            peer_min_leads=policy["PEER_MIN_LEADS"],
+            peer_min_peers=policy["PEER_MIN_PEERS"],
+            duplicate_window_days=policy["DUPLICATE_WINDOW_DAYS"],
+        )
+
+
+# The report window
+
+
+def report_deadline(received_at: datetime, params: Params) -> datetime:
+    return received_at + timedelta(days=params.report_window_days)
+
+
+def window_open(received_at: datetime, now: datetime, params: Params) -> bool:
+    """A lead may be reported up to and including the moment its window closes."""
+    return now <= report_deadline(received_at, params)
+
+
+def review_due(submitted_at: datetime, params: Params) -> datetime:
+    return submitted_at + timedelta(hours=params.review_hours)
+
+
+# Reasons
+
+
+def is_eligible_reason(value: str) -> bool:
+    return value in Reason.values
+
+
+def contact_effort_matters(reason: str) -> bool:
+    return reason not in REASONS_WITHOUT_CONTACT_EFFORT
+
+
+def not_eligible_cases(params: Params) -> tuple[str, ...]:
+    """What the policy does not refund, shown to pros before they ask."""
+    return (
+        "The customer did not answer your messages or calls.",
+        "The customer hired another pro through our platform.",
+        "You changed your mind, or did not follow up.",
+        "The customer turned down your quote, but the request was genuine.",
+        "The request was accurate and in your service area and categories.",
+        f"More than {params.report_window_days} days have passed since you received the lead.",
+    )
+
+
+# Good-faith contact effort
+
+
+@dataclass(frozen=True)
+class Attempt:
+    channel: str
+    at: datetime
+
+
+@dataclass
+class ContactEffort:
+    """How hard the pro tried to reach the customer, against the policy."""
+
+    attempts: int
+    channels_used: list[str]
+    channels_available: list[str]
+    hours_since_first: float | None
+    enough_attempts: bool
+    all_channels_used: bool
+    waited_long_enough: bool
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def meets_policy(self) -> bool:
+        return self.enough_attempts and self.all_channels_used and self.waited_long_enough
+
+
+def assess_contact_effort(
+    attempts: Iterable[Attempt],
+    available_channels: Iterable[str],
+    now: datetime,
+    params: Params,
+) -> ContactEffort:
+    """Count the attempts made before `now`, the channels used, and the time since the first."""
+    made = sorted((a for a in attempts if a.at <= now), key=lambda a: a.at)
+    available = sorted(set(available_channels) | {MESSAGE})
+    used = sorted({a.channel for a in made} & set(available))
+    hours = (now - made[0].at).total_seconds() / 3600 if made else None
+
+    enough = len(made) >= params.min_contact_attempts
+    all_used = set(used) == set(available)
+    waited = hours is not None and hours >= params.min_hours_since_first_attempt
+
+    missing = []
+    if not enough:
+        missing.append(
+            f"Make at least {params.min_contact_attempts} contact attempts ({len(made)} so far)."
+        )
+    for channel in available:
+        if channel not in used:
+            missing.append(f"Try the customer by {CHANNEL_LABELS.get(channel, channel)}.")
+    if not waited:
+        missing.append(
+            f"Give the customer at least {params.min_hours_since_first_attempt} hours "
+            "after your first attempt."
+        )
+    return ContactEffort(
+        attempts=len(made),
+        channels_used=used,
+        channels_available=available,
+        hours_since_first=round(hours, 1) if hours is not None else None,
+        enough_attempts=enough,
+        all_channels_used=all_used,
+        waited_long_enough=waited,
+        missing=missing,
+    )
+
+
+# Peer refund rate
+
+
+def refund_rate(requests: int, leads: int) -> float | None:
+    """Requests per lead over the peer window; None when the pro bought no leads."""
+    if leads <= 0:
+        return None
+    return requests / leads
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    n = len(ordered)
+    mid = n // 2
+    return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def percentile(values: Sequence[float], pct: int) -> float:
+    """Linear interpolation between closest ranks (the 'inclusive' method)."""
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    rank = (len(ordered) - 1) * pct / 100
+    low = math.floor(rank)
+    high = math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass
+class PeerComparison:
+    """The pro's refund rate against the other pros of the same market."""
+
+    pro_requests: int
+    pro_leads: int
+    pro_rate: float | None
+    peers: int
+    market_median: float | None
+    market_percentile: float | None
+    threshold: float | None
+    comparable: bool
+    auto_deny: bool
+    why: str
+
+
+def compare_with_peers(
+    pro_requests: int,
+    pro_leads: int,
+    peer_rates: Sequence[float],
+    params: Params,
+) -> PeerComparison:
+    """Auto-deny when the pro's rate is above max(k × market median, market pXX).
+
+    Only with enough leads for the pro and enough peers for the market figures to mean anything.
+    """
+    rate = refund_rate(pro_requests, pro_leads)
+    comparison = PeerComparison(
+        pro_requests=pro_requests,
+        pro_leads=pro_leads,
+        pro_rate=rate,
+        peers=len(peer_rates),
+        market_median=None,
+        market_percentile=None,
+        threshold=None,
+        comparable=False,
+        auto_deny=False,
+        why="",
+    )
+    if pro_leads < params.peer_min_leads:
+        comparison.why = f"Too few leads to compare (fewer than {params.peer_min_leads})."
+        return comparison
+    if len(peer_rates) < params.peer_min_peers:
+        comparison.why = (
+            f"Too few peers in the market to compare (fewer than {params.peer_min_peers})."
+        )
+        return comparison
+    comparison.comparable = True
+    comparison.market_median = median(peer_rates)
+    comparison.market_percentile = percentile(peer_rates, params.peer_percentile)
+    comparison.threshold = max(
+        float(params.peer_median_multiplier) * comparison.market_median,
+        comparison.market_percentile,
+    )
+    comparison.auto_deny = rate is not None and rate > comparison.threshold
+    relation = "above" if comparison.auto_deny else "within"
+    comparison.why = (
+        f"Refund rate {rate:.0%} is {relation} this market's limit of {comparison.threshold:.0%}."
+    )
+    return comparison
+
+
+# Contact details
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+
+def phone_looks_valid(phone: str) -> bool | None:
+    """None when there is no phone number; otherwise whether it has a plausible digit count."""
+    if not phone:
+        return None
+    digits = re.sub(r"\D", "", phone)
+    return 10 <= len(digits) <= 15 and len(set(digits[-7:])) > 1
+
+
+def email_looks_valid(email: str) -> bool | None:
+    if not email:
+        return None
+    return bool(_EMAIL.match(email))
+
+
+# The whole assessment stored with a request
+
+
+@dataclass
+class Assessment:
+    reason: str
+    window_open: bool
+    report_deadline: str
+    lead_age_hours: float
+    contact_effort: ContactEffort
+    contact_effort_matters: bool
+    peers: PeerComparison
+    duplicate_lead_ids: list[int]
+    phone_valid: bool | None
+    email_valid: bool | None
+    category_offered: bool
+    in_service_area: bool
+    first_response_hours: float | None
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        data["contact_effort"]["meets_policy"] = self.contact_effort.meets_policy
+        return data
+
+
+def assess(
+    *,
+    reason: str,
+    received_at: datetime,
+    now: datetime,
+    attempts: Iterable[Attempt],
+    available_channels: Iterable[str],
+    pro_requests: int,
+    pro_leads: int,
+    peer_rates: Sequence[float],
+    duplicate_lead_ids: Sequence[int],
+    phone: str,
+    email: str,
+    category_offered: bool,
+    in_service_area: bool,
+    first_response_at: datetime | None,
+    params: Params,
+) -> Assessment:
+    first_response = (
+        round((first_response_at - received_at).total_seconds() / 3600, 1)
+        if first_response_at is not None
+        else None
+    )
+    return Assessment(
+        reason=reason,
+        window_open=window_open(received_at, now, params),
+        report_deadline=report_deadline(received_at, params).isoformat(),
+        lead_age_hours=round((now - received_at).total_seconds() / 3600, 1),
+        contact_effort=assess_contact_effort(attempts, available_channels, now, params),
+        contact_effort_matters=contact_effort_matters(reason),
+        peers=compare_with_peers(pro_requests, pro_leads, peer_rates, params),
+        duplicate_lead_ids=sorted(duplicate_lead_ids),
+        phone_valid=phone_looks_valid(phone),
+        email_valid=email_looks_valid(email),
+        category_offered=category_offered,
+        in_service_area=in_service_area,
+        first_response_hours=first_response,
+    )
+
+
+def add_business_days(start: date, days: int) -> date:
+    """The date `days` working days (Monday to Friday) after `start`."""
+    current = start
+    remaining = days
+    while remaining > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            remaining -= 1
+    return current

@@ -1,0 +1,600 @@
+"""Every change of a refund request's state happens here.
+
+Each function is one transaction: it locks the request row, checks who may act and in which
+state, runs the django-fsm transition, writes the decision and the event, and queues side
+effects (credits, notices) with transaction.on_commit so they never run for a rolled-back change.
+Views, admin actions, tasks and commands call these functions; nothing else calls a transition.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Min, Q
+from django.utils import timezone
+from django_fsm import can_proceed, has_transition_perm
+from django_q.tasks import async_task
+
+from accounts.choices import LedgerKind
+from accounts.models import InboxMessage, LedgerEntry, User
+from leads.choices import PaymentMethod, Sender
+from leads.models import Lead
+from refunds import notices, policy
+from refunds.choices import CreditStatus, DecisionKind, DisputeStatus, Outcome, Status
+from refunds.gateway import GatewayError, get_gateway
+from refunds.models import Credit, Decision, Dispute, RefundEvent, RefundRequest
+
+log = logging.getLogger(__name__)
+
+MAX_DETAILS_LENGTH = 2000
+MAX_NOTE_LENGTH = 4000
+
+
+class RefundError(Exception):
+    """A request the rules refuse; the message is shown to the person who asked."""
+
+
+class AlreadyReported(RefundError):
+    def __init__(self, request: RefundRequest):
+        super().__init__("You have already reported this lead.")
+        self.request = request
+
+
+def params() -> policy.Params:
+    return policy.Params.from_settings(settings.REFUND_POLICY)
+
+
+def _record(
+    request: RefundRequest, actor: User | None, action: str, from_status: str, note: str = ""
+) -> RefundEvent:
+    return RefundEvent.objects.create(
+        request=request,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=request.status,
+        note=note,
+    )
+
+
+def _lock(request_id: int) -> RefundRequest:
+    return RefundRequest.objects.select_for_update().select_related("lead").get(pk=request_id)
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise RefundError(message)
+
+
+def _state_message(request: RefundRequest) -> str:
+    return f"This request is {request.get_status_display().lower()} and cannot be changed that way."
+
+
+# The assessment
+
+
+def market_peer_rates(market_id: int, exclude_pro_id: int, since: datetime) -> list[float]:
+    """Each other pro's refund rate in the market over the peer window (pros with leads)."""
+    leads = dict(
+        Lead.objects.filter(pro__pro_profile__market_id=market_id, received_at__gte=since)
+        .exclude(pro_id=exclude_pro_id)
+        .values_list("pro_id")
+        .annotate(n=Count("id"))
+    )
+    requests = dict(
+        RefundRequest.objects.filter(pro__pro_profile__market_id=market_id, submitted_at__gte=since)
+        .exclude(pro_id=exclude_pro_id)
+        .values_list("pro_id")
+        .annotate(n=Count("id"))
+    )
+    return [requests.get(pro_id, 0) / n for pro_id, n in leads.items() if n > 0]
+
+
+def duplicate_candidates(lead: Lead, window_days: int) -> list[int]:
+    """Other leads sold to the same pro with the same customer phone or email, within the window."""
+    match = Q()
+    if lead.customer_phone:
+        match |= Q(customer_phone=lead.customer_phone)
+    if lead.customer_email:
+        match |= Q(customer_email__iexact=lead.customer_email)
+    if not match:
+        return []
+    window = timedelta(days=window_days)
+    return list(
+        Lead.objects.filter(match, pro_id=lead.pro_id)
+        .filter(received_at__range=(lead.received_at - window, lead.received_at + window))
+        .exclude(pk=lead.pk)
+        .values_list("id", flat=True)[:20]
+    )
+
+
+def assess_lead(
+    lead: Lead, reason: str, now: datetime, counting_new: bool = True
+) -> policy.Assessment:
+    """The policy's view of a report of `lead` for `reason` at `now`, from the database's facts."""
+    p = params()
+    since = now - timedelta(days=p.peer_window_days)
+    profile = getattr(lead.pro, "pro_profile", None)
+    attempts = [
+        policy.Attempt(channel=a.channel, at=a.attempted_at) for a in lead.contact_attempts.all()
+    ]
+    first_message = lead.messages.filter(sender=Sender.PRO).aggregate(at=Min("sent_at"))["at"]
+    firsts = [t for t in (first_message, min((a.at for a in attempts), default=None)) if t]
+    pro_leads = Lead.objects.filter(pro_id=lead.pro_id, received_at__gte=since).count()
+    pro_requests = RefundRequest.objects.filter(pro_id=lead.pro_id, submitted_at__gte=since).count()
+    peer_rates = (
+        market_peer_rates(profile.market_id, lead.pro_id, since) if profile is not None else []
+    )
+    return policy.assess(
+        reason=reason,
+        received_at=lead.received_at,
+        now=now,
+        attempts=attempts,
+        available_channels=lead.available_channels,
+        pro_requests=pro_requests + (1 if counting_new else 0),
+        pro_leads=pro_leads,
+        peer_rates=peer_rates,
+        duplicate_lead_ids=duplicate_candidates(lead, p.duplicate_window_days),
+        phone=lead.customer_phone,
+        email=lead.customer_email,
+        category_offered=profile is not None
+        and profile.categories.filter(pk=lead.category_id).exists(),
+        in_service_area=profile is not None and profile.serves_location(lead.location),
+        first_response_at=min(firsts) if firsts else None,
+        params=p,
+    )
+
+
+# The pro's side
+
+
+def submit_report(
+    *, pro: User, lead_id: int, reason: str, details: str = "", now: datetime | None = None
+) -> RefundRequest:
+    """Record a pro's report of one of their leads; auto-deny it when the peer rule says so.
+
+    Raises Lead.DoesNotExist for a lead that is not the pro's, AlreadyReported when a request
+    exists (carrying it), and RefundError for any other refusal. Nothing is stored on refusal.
+    """
+    now = now or timezone.now()
+    p = params()
+    _require(policy.is_eligible_reason(reason), "Choose one of the listed reasons.")
+    _require(
+        len(details) <= MAX_DETAILS_LENGTH,
+        f"Keep the details under {MAX_DETAILS_LENGTH} characters.",
+    )
+    try:
+        with transaction.atomic():
+            # Locking the lead serialises two submissions of the same lead.
+            lead = Lead.objects.select_for_update().get(pk=lead_id, pro=pro)
+            existing = RefundRequest.objects.filter(lead=lead).first()
+            if existing is not None:
+                raise AlreadyReported(existing)
+            if not policy.window_open(lead.received_at, now, p):
+                deadline = policy.report_deadline(lead.received_at, p)
+                raise RefundError(
+                    f"Reporting for this lead closed on {deadline:%B %-d, %Y}: "
+                    f"leads can be reported for {p.report_window_days} days after you receive them."
+                )
+            assessment = assess_lead(lead, reason, now)
+            request = RefundRequest.objects.create(
+                lead=lead,
+                pro=pro,
+                reason=reason,
+                details=details.strip(),
+                submitted_at=now,
+                due_at=policy.review_due(now, p),
+                assessment=assessment.as_json(),
+            )
+            _record(request, pro, "submit", "")
+            if assessment.peers.auto_deny:
+                _auto_deny(request, assessment.peers.why, now)
+            return request
+    except IntegrityError:
+        # Another submission of the same lead won the race: show the pro that one.
+        existing = RefundRequest.objects.filter(lead_id=lead_id, pro=pro).first()
+        if existing is None:
+            raise
+        raise AlreadyReported(existing) from None
+
+
+def _auto_deny(request: RefundRequest, why: str, now: datetime) -> None:
+    before = request.status
+    request.auto_deny()
+    request.decided_at = now
+    request.save(update_fields=("status", "decided_at"))
+    decision = Decision.objects.create(
+        request=request,
+        outcome=Outcome.DENIED,
+        kind=DecisionKind.AUTOMATIC,
+        decided_at=now,
+        explanation=notices.auto_denial_explanation(why),
+        guidance=notices.AUTO_DENIAL_GUIDANCE,
+    )
+    _record(request, None, "auto_deny", before, why)
+    transaction.on_commit(lambda: enqueue("refunds.tasks.deliver_denial", decision.pk))
+
+
+def withdraw(*, pro: User, request_id: int) -> RefundRequest:
+    with transaction.atomic():
+        request = _lock(request_id)
+        if request.pro_id != pro.pk:
+            raise RefundRequest.DoesNotExist
+        _require(
+            can_proceed(request.withdraw),
+            "A reviewer is already looking at this request, so it can no longer be withdrawn."
+            if request.status == Status.IN_REVIEW
+            else _state_message(request),
+        )
+        before = request.status
+        request.withdraw()
+        request.save(update_fields=("status",))
+        _record(request, pro, "withdraw", before)
+        return request
+
+
+def open_dispute(*, pro: User, request_id: int, message: str) -> Dispute:
+    """The pro's reply to a denial: support looks at the request again. Once per request."""
+    message = message.strip()
+    _require(bool(message), "Tell us why you think the decision is wrong.")
+    _require(
+        len(message) <= MAX_NOTE_LENGTH, f"Keep your reply under {MAX_NOTE_LENGTH} characters."
+    )
+    with transaction.atomic():
+        request = _lock(request_id)
+        if request.pro_id != pro.pk:
+            raise RefundRequest.DoesNotExist
+        _require(
+            not Dispute.objects.filter(request=request).exists(),
+            "You have already disputed this decision; support's answer is final.",
+        )
+        _require(can_proceed(request.open_dispute), "Only a declined request can be disputed.")
+        before = request.status
+        request.open_dispute()
+        request.save(update_fields=("status",))
+        dispute = Dispute.objects.create(request=request, message=message)
+        _record(request, pro, "dispute", before, message)
+        return dispute
+
+
+# The reviewer's side
+
+
+def _check_staff(request: RefundRequest, transition, user: User) -> None:
+    _require(can_proceed(transition), _state_message(request))
+    _require(has_transition_perm(transition, user), "You do not have permission to do that.")
+
+
+def _claimed_by_other(request: RefundRequest, user: User, now: datetime) -> bool:
+    return (
+        request.claimed_by_id is not None
+        and request.claimed_by_id != user.pk
+        and request.claimed_until is not None
+        and request.claimed_until > now
+    )
+
+
+def claim(*, reviewer: User, request_id: int, now: datetime | None = None) -> RefundRequest:
+    """Show other reviewers who is working on a request, until the claim expires."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        request = _lock(request_id)
+        _check_staff(request, request.claim, reviewer)
+        if _claimed_by_other(request, reviewer, now):
+            raise RefundError(f"{request.claimed_by} is already reviewing this request.")
+        before = request.status
+        request.claim()
+        request.claimed_by = reviewer
+        request.claimed_until = now + timedelta(minutes=settings.REFUND_POLICY["CLAIM_MINUTES"])
+        request.save(update_fields=("status", "claimed_by", "claimed_until"))
+        _record(request, reviewer, "claim", before)
+        return request
+
+
+def release(*, reviewer: User | None, request_id: int, note: str = "") -> RefundRequest:
+    """Put a claimed request back in the queue (the claimer, or the system when it expired)."""
+    with transaction.atomic():
+        request = _lock(request_id)
+        if reviewer is not None:
+            _check_staff(request, request.release, reviewer)
+            now = timezone.now()
+            if _claimed_by_other(request, reviewer, now):
+                raise RefundError(f"Only {request.claimed_by} can release this claim.")
+        else:
+            _require(can_proceed(request.release), _state_message(request))
+        before = request.status
+        request.release()
+        request.claimed_by = None
+        request.claimed_until = None
+        request.save(update_fields=("status", "claimed_by", "claimed_until"))
+        _record(request, reviewer, "release", before, note)
+        return request
+
+
+def _decide(
+    request: RefundRequest,
+    transition,
+    actor: User | None,
+    outcome: str,
+    kind: str,
+    explanation: str,
+    guidance: str,
+    now: datetime,
+) -> Decision:
+    before = request.status
+    transition()
+    if request.decided_at is None:
+        request.decided_at = now
+    request.claimed_by = None
+    request.claimed_until = None
+    request.save(update_fields=("status", "decided_at", "claimed_by", "claimed_until"))
+    decision = Decision.objects.create(
+        request=request,
+        outcome=outcome,
+        kind=kind,
+        decided_by=actor,
+        decided_at=now,
+        explanation=explanation,
+        guidance=guidance,
+    )
+    action = transition.__name__
+    _record(request, actor, action, before, explanation)
+    if outcome == Outcome.APPROVED:
+        credit = Credit.objects.create(
+            request=request,
+            amount=request.lead.price,
+            method=request.lead.payment_method,
+        )
+        transaction.on_commit(lambda: enqueue("refunds.tasks.post_credit", credit.pk))
+    else:
+        transaction.on_commit(lambda: enqueue("refunds.tasks.deliver_denial", decision.pk))
+    return decision
+
+
+def _clean_denial(explanation: str, guidance: str) -> tuple[str, str]:
+    explanation, guidance = explanation.strip(), guidance.strip()
+    _require(bool(explanation), "Explain to the pro why the request is denied.")
+    _require(bool(guidance), "Give the pro guidance for future leads.")
+    _require(
+        len(explanation) <= MAX_NOTE_LENGTH and len(guidance) <= MAX_NOTE_LENGTH,
+        f"Keep the explanation and guidance under {MAX_NOTE_LENGTH} characters each.",
+    )
+    return explanation, guidance
+
+
+def approve(
+    *, reviewer: User, request_id: int, note: str = "", now: datetime | None = None
+) -> Decision:
+    """Approve a request: the decision is recorded and the credit queued, in one transaction."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        request = _lock(request_id)
+        _check_staff(request, request.approve, reviewer)
+        if _claimed_by_other(request, reviewer, now):
+            raise RefundError(f"{request.claimed_by} is reviewing this request.")
+        return _decide(
+            request,
+            request.approve,
+            reviewer,
+            Outcome.APPROVED,
+            DecisionKind.REVIEW,
+            note.strip(),
+            "",
+            now,
+        )
+
+
+def deny(
+    *,
+    reviewer: User,
+    request_id: int,
+    explanation: str,
+    guidance: str,
+    now: datetime | None = None,
+) -> Decision:
+    """Deny a request with an explanation and guidance; the notice is queued."""
+    now = now or timezone.now()
+    explanation, guidance = _clean_denial(explanation, guidance)
+    with transaction.atomic():
+        request = _lock(request_id)
+        _check_staff(request, request.deny, reviewer)
+        if _claimed_by_other(request, reviewer, now):
+            raise RefundError(f"{request.claimed_by} is reviewing this request.")
+        return _decide(
+            request,
+            request.deny,
+            reviewer,
+            Outcome.DENIED,
+            DecisionKind.REVIEW,
+            explanation,
+            guidance,
+            now,
+        )
+
+
+def bulk_deny(
+    *, reviewer: User, request_ids: Iterable[int], explanation: str, guidance: str
+) -> tuple[list[int], dict[int, str]]:
+    """Deny several requests with one shared explanation; each gets its own decision and event."""
+    denied: list[int] = []
+    refused: dict[int, str] = {}
+    for request_id in request_ids:
+        try:
+            deny(
+                reviewer=reviewer,
+                request_id=request_id,
+                explanation=explanation,
+                guidance=guidance,
+            )
+        except RefundError as error:
+            refused[request_id] = str(error)
+        else:
+            denied.append(request_id)
+    return denied, refused
+
+
+# Support's side: disputes, with four eyes
+
+
+def _check_four_eyes(request: RefundRequest, agent: User) -> None:
+    deciders = set(request.decisions.values_list("decided_by_id", flat=True))
+    _require(
+        agent.pk not in deciders,
+        "You made a decision on this request, so another member of support must resolve the "
+        "dispute.",
+    )
+
+
+def overturn(*, agent: User, request_id: int, note: str, now: datetime | None = None) -> Decision:
+    """Reverse a denial after a dispute: a new approval, which then credits the pro."""
+    now = now or timezone.now()
+    note = note.strip()
+    _require(bool(note), "Write a note to the pro explaining the new decision.")
+    with transaction.atomic():
+        request = _lock(request_id)
+        _check_staff(request, request.overturn, agent)
+        _check_four_eyes(request, agent)
+        decision = _decide(
+            request, request.overturn, agent, Outcome.APPROVED, DecisionKind.DISPUTE, note, "", now
+        )
+        Dispute.objects.filter(request=request).update(
+            status=DisputeStatus.OVERTURNED, resolution=decision
+        )
+        return decision
+
+
+def uphold(
+    *,
+    agent: User,
+    request_id: int,
+    explanation: str,
+    guidance: str,
+    now: datetime | None = None,
+) -> Decision:
+    """Keep a denial after a dispute; the pro is told why."""
+    now = now or timezone.now()
+    explanation, guidance = _clean_denial(explanation, guidance)
+    with transaction.atomic():
+        request = _lock(request_id)
+        _check_staff(request, request.uphold, agent)
+        _check_four_eyes(request, agent)
+        decision = _decide(
+            request,
+            request.uphold,
+            agent,
+            Outcome.DENIED,
+            DecisionKind.DISPUTE,
+            explanation,
+            guidance,
+            now,
+        )
+        Dispute.objects.filter(request=request).update(
+            status=DisputeStatus.UPHELD, resolution=decision
+        )
+        return decision
+
+
+# Side effects, run by the worker
+
+
+def enqueue(func: str, *args) -> None:
+    async_task(func, *args, group=func.rsplit(".", 1)[-1])
+
+
+def post_credit(credit_id: int) -> None:
+    """Pay an approved request back and tell the pro. Safe to run any number of times.
+
+    A gateway failure is recorded on the credit (for support to see) and raised again, so the
+    worker retries; the idempotency key stops a retry from refunding twice.
+    """
+    try:
+        _post_credit(credit_id)
+    except GatewayError as error:
+        Credit.objects.filter(pk=credit_id).update(
+            attempts=F("attempts") + 1, last_error=str(error)[:2000]
+        )
+        raise
+
+
+def _post_credit(credit_id: int) -> None:
+    with transaction.atomic():
+        credit = Credit.objects.select_for_update().get(pk=credit_id)
+        if credit.status == CreditStatus.POSTED:
+            return
+        request = _lock(credit.request_id)
+        now = timezone.now()
+        if credit.method == PaymentMethod.BALANCE:
+            credit.ledger_entry = LedgerEntry.objects.create(
+                pro_id=request.pro_id,
+                kind=LedgerKind.REFUND,
+                amount=credit.amount,
+                memo=f"Refund for lead {request.lead.customer_name} (request #{request.pk})",
+                created_at=now,
+            )
+        else:
+            refund = get_gateway().refund(
+                idempotency_key=f"refund-request-{request.pk}", amount=credit.amount
+            )
+            credit.gateway_reference = refund.reference
+            credit.expected_on = refund.expected_on
+        credit.status = CreditStatus.POSTED
+        credit.posted_at = now
+        credit.attempts += 1
+        credit.last_error = ""
+        credit.save()
+        before = request.status
+        request.mark_credited()
+        request.save(update_fields=("status",))
+        _record(request, None, "credit_posted", before, f"{credit.amount} to {credit.method}")
+        subject, body = notices.approval(request, credit)
+        _notify(request, request.decisions.latest(), subject, body, email=True)
+
+
+def deliver_denial(decision_id: int) -> None:
+    """Send the pro the denial notice and close the request as denied. Idempotent."""
+    with transaction.atomic():
+        decision = Decision.objects.select_related("request").get(pk=decision_id)
+        request = _lock(decision.request_id)
+        if decision.notice_id is not None:
+            return
+        subject, body = notices.denial(request, decision)
+        _notify(request, decision, subject, body, email=decision.kind != DecisionKind.AUTOMATIC)
+        if request.status == Status.REVIEWED:
+            before = request.status
+            request.mark_denied()
+            request.save(update_fields=("status",))
+            _record(request, None, "denial_sent", before)
+
+
+def _notify(
+    request: RefundRequest, decision: Decision, subject: str, body: str, *, email: bool
+) -> InboxMessage:
+    message = InboxMessage.objects.create(recipient_id=request.pro_id, subject=subject, body=body)
+    decision.notice = message
+    decision.save(update_fields=("notice",))
+    if email:
+        transaction.on_commit(lambda: enqueue("refunds.tasks.email_notice", message.pk))
+    return message
+
+
+def email_notice(message_id: int) -> None:
+    """Email a copy of an inbox message, once."""
+    with transaction.atomic():
+        message = (
+            InboxMessage.objects.select_for_update().select_related("recipient").get(pk=message_id)
+        )
+        if message.emailed_at is not None:
+            return
+        send_mail(
+            message.subject,
+            f"{message.body}\n\nYou can read this message in your Inbox.",
+            None,
+            [message.recipient.email],
+        )
+        message.emailed_at = timezone.now()
+        message.save(update_fields=("emailed_at",))

@@ -1,0 +1,76 @@
+"""Personas built once per test: alice owns the lead, bob is another pro in her market,
+rita and ralph review, sam and sue are support, root is a superuser."""
+
+import pytest
+
+from accounts.choices import Role
+from tests.factories import (
+    PASSWORD,
+    LeadFactory,
+    MarketFactory,
+    ProFactory,
+    StaffFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture
+def market(db):
+    return MarketFactory()
+
+
+@pytest.fixture
+def alice(market):
+    return ProFactory(email="alice@example.test", profile__business_name="Alice Plumbing")
+
+
+@pytest.fixture
+def bob(market):
+    return ProFactory(email="bob@example.test", profile__business_name="Bob's Pipes")
+
+
+@pytest.fixture
+def rita(db):
+    return StaffFactory(email="rita@example.test", roles=[Role.REVIEWER])
+
+
+@pytest.fixture
+def ralph(db):
+    return StaffFactory(email="ralph@example.test", roles=[Role.REVIEWER])
+
+
+@pytest.fixture
+def sam(db):
+    return StaffFactory(email="sam@example.test", roles=[Role.SUPPORT])
+
+
+@pytest.fixture
+def sue(db):
+    return StaffFactory(email="sue@example.test", roles=[Role.SUPPORT])
+
+
+@pytest.fixture
+def root(db):
+    return UserFactory(email="root@example.test", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def lead(alice):
+    """A lead alice received three days ago, paid from her balance."""
+    return LeadFactory(pro=alice)
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def client_for(client):
+    """Sign a persona in on the test client: client_for(alice).get(...)."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in

@@ -1,0 +1,152 @@
+"""factory_boy factories for every model the tests build."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from accounts.choices import Role
+from accounts.models import InboxMessage, LedgerEntry, Market, ProProfile, ServiceCategory, User
+from leads.choices import Channel, Outcome, PaymentMethod, Sender
+from leads.models import ContactAttempt, Lead, Message
+from refunds.choices import Reason
+from refunds.models import RefundRequest
+
+PASSWORD = "correct-horse-battery"
+
+
+class MarketFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Market
+        django_get_or_create = ("name",)
+
+    name = "Austin, TX"
+
+
+class ServiceCategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ServiceCategory
+        django_get_or_create = ("slug",)
+
+    name = "Plumbing"
+    slug = factory.LazyAttribute(lambda o: o.name.lower().replace(" ", "-"))
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.test")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create and extracted:
+            for role in extracted:
+                self.groups.add(Group.objects.get(name=Role(role).value))
+        if create:
+            self.save()
+
+
+class ProFactory(UserFactory):
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create:
+            self.groups.add(Group.objects.get(name=Role.PRO.value))
+            self.save()
+
+    profile = factory.RelatedFactory(
+        "tests.factories.ProProfileFactory", factory_related_name="user"
+    )
+
+
+class StaffFactory(UserFactory):
+    is_staff = True
+
+
+class ProProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProProfile
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory(UserFactory)
+    business_name = factory.Sequence(lambda n: f"Pro Services {n}")
+    market = factory.SubFactory(MarketFactory)
+    service_area = "Austin, 78701, 78702, 78704"
+
+    @factory.post_generation
+    def categories(self, create, extracted, **kwargs):
+        if create:
+            self.categories.set(extracted or [ServiceCategoryFactory()])
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lead
+
+    marketplace_id = factory.Sequence(lambda n: f"lead-{n}")
+    pro = factory.SubFactory(ProFactory)
+    customer_name = factory.Sequence(lambda n: f"Customer {n}")
+    customer_phone = "+1 512 555 0134"
+    customer_email = factory.Sequence(lambda n: f"customer{n}@example.test")
+    category = factory.SubFactory(ServiceCategoryFactory)
+    location = "Austin, TX 78704"
+    request_text = "Kitchen sink is leaking under the cabinet."
+    price = Decimal("24.50")
+    payment_method = PaymentMethod.BALANCE
+    received_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=3))
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    lead = factory.SubFactory(LeadFactory)
+    sender = Sender.PRO
+    body = "Hi! I can come by tomorrow morning to take a look."
+    sent_at = factory.LazyAttribute(lambda o: o.lead.received_at + timedelta(minutes=10))
+
+
+class ContactAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactAttempt
+
+    lead = factory.SubFactory(LeadFactory)
+    channel = Channel.MESSAGE
+    outcome = Outcome.DELIVERED
+    attempted_at = factory.LazyAttribute(lambda o: o.lead.received_at + timedelta(minutes=10))
+
+
+class RefundRequestFactory(factory.django.DjangoModelFactory):
+    """A request stored directly in a given state; tests of behaviour go through services."""
+
+    class Meta:
+        model = RefundRequest
+
+    lead = factory.SubFactory(LeadFactory)
+    pro = factory.LazyAttribute(lambda o: o.lead.pro)
+    reason = Reason.WRONG_JOB
+    details = "They wanted a roof repaired; I only do plumbing."
+    submitted_at = factory.LazyFunction(timezone.now)
+    due_at = factory.LazyAttribute(lambda o: o.submitted_at + timedelta(hours=24))
+
+
+class LedgerEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LedgerEntry
+
+    pro = factory.SubFactory(ProFactory)
+    kind = "top_up"
+    amount = Decimal("100.00")
+
+
+class InboxMessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InboxMessage
+
+    recipient = factory.SubFactory(ProFactory)
+    subject = "Welcome"
+    body = "Hello from the team."
