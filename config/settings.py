@@ -128,6 +128,10 @@ STORAGES = {
     },
 }
 
+# In development and tests whitenoise serves straight from the apps' and project's static folders.
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

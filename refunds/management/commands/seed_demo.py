@@ -1,0 +1,491 @@
+"""Load the demo: logins for every role, a market of pros, and leads in every refund state.
+
+Idempotent: every object has a stable key, so a second run finds everything and adds nothing.
+"""
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.choices import LedgerKind, Role
+from accounts.models import LedgerEntry, Market, ProProfile, ServiceCategory, User
+from leads.choices import Channel, Outcome, PaymentMethod, Sender
+from leads.models import ContactAttempt, Lead, Message
+from refunds import services
+from refunds.choices import Reason, Status
+
+PASSWORD = "demo-password"
+
+CATEGORIES = [
+    ("Plumbing", "plumbing"),
+    ("Water heater repair", "water-heater-repair"),
+    ("Drain cleaning", "drain-cleaning"),
+    ("Roofing", "roofing"),
+    ("Electrical", "electrical"),
+    ("House cleaning", "house-cleaning"),
+    ("Landscaping", "landscaping"),
+]
+
+STAFF = [
+    ("reviewer@demo.test", "Rita", "Reyes", Role.REVIEWER),
+    ("reviewer2@demo.test", "Ravi", "Shah", Role.REVIEWER),
+    ("support@demo.test", "Sam", "Okafor", Role.SUPPORT),
+]
+
+# (key, days ago, customer, phone, email, category, location, request, price, paid with)
+PRO_LEADS = [
+    (
+        "today",
+        0.1,
+        "Maria Gonzalez",
+        "+1 512-555-0142",
+        "maria.gonzalez@example.com",
+        "water-heater-repair",
+        "Austin, TX 78704",
+        "Our 40-gallon gas water heater is leaking from the bottom. It's about 9 years old. "
+        "Can someone come look at it this week?",
+        "32.00",
+        PaymentMethod.CARD,
+    ),
+    (
+        "three-days",
+        3,
+        "James Whitfield",
+        "+1 512-555-0187",
+        "jwhitfield@example.com",
+        "plumbing",
+        "Austin, TX 78702",
+        "Kitchen sink drains slowly and the garbage disposal hums but doesn't spin.",
+        "24.50",
+        PaymentMethod.BALANCE,
+    ),
+    (
+        "hired-already",
+        13,
+        "Priya Raman",
+        "+1 512-555-0119",
+        "priya.raman@example.com",
+        "plumbing",
+        "Austin, TX 78701",
+        "Need a plumber to replace a leaking shut-off valve under the bathroom sink.",
+        "24.50",
+        PaymentMethod.BALANCE,
+    ),
+    (
+        "too-old",
+        20,
+        "Tom Becker",
+        "+1 512-555-0166",
+        "tom.becker@example.com",
+        "drain-cleaning",
+        "Austin, TX 78704",
+        "Main line backs up into the shower when the washing machine drains.",
+        "28.00",
+        PaymentMethod.BALANCE,
+    ),
+    (
+        "waiting-review",
+        5,
+        "Linda Park",
+        "+1 512-555-0173",
+        "linda.park@example.com",
+        "plumbing",
+        "Austin, TX 78702",
+        "Looking for someone to re-shingle the north side of our roof after the hail storm.",
+        "24.50",
+        PaymentMethod.BALANCE,
+    ),
+    (
+        "denied",
+        8,
+        "Kevin O'Brien",
+        "+1 512-555-0128",
+        "kevin.obrien@example.com",
+        "drain-cleaning",
+        "Austin, TX 78701",
+        "Bathtub drain is completely clogged, standing water.",
+        "28.00",
+        PaymentMethod.CARD,
+    ),
+    (
+        "credited",
+        10,
+        "Sandra Mills",
+        "+1 512-555-0150",
+        "sandra.mills@example.com",
+        "plumbing",
+        "Austin, TX 78704",
+        "Toilet keeps running after flushing; need the fill valve replaced.",
+        "24.50",
+        PaymentMethod.BALANCE,
+    ),
+]
+
+PEER_NAMES = [
+    "Hill Country Plumbing",
+    "Capitol Drain Pros",
+    "Bluebonnet Home Services",
+    "Barton Springs Plumbing",
+    "Eastside Rooter",
+    "Longhorn Pipe & Drain",
+]
+
+FIRST_NAMES = ["Ana", "Ben", "Chloe", "Diego", "Emma", "Frank", "Grace", "Hassan", "Ivy", "Jon"]
+LAST_NAMES = ["Adams", "Brooks", "Chen", "Diaz", "Evans", "Flores", "Garcia", "Hughes", "Ito"]
+
+
+class Command(BaseCommand):
+    help = "Create the demo logins, market, pros and leads (safe to run again)."
+
+    def handle(self, *args, **options) -> None:
+        now = timezone.now()
+        with transaction.atomic():
+            if User.objects.filter(email="pro@demo.test").exists():
+                self.stdout.write("Demo data already present; nothing to do.")
+                return
+            self._seed(now)
+        self.stdout.write(
+            self.style.SUCCESS("Demo data loaded. Every login's password: demo-password")
+        )
+
+    def _seed(self, now) -> None:
+        market, _ = Market.objects.get_or_create(name="Austin, TX", defaults={"country_code": "US"})
+        categories = {
+            slug: ServiceCategory.objects.get_or_create(slug=slug, defaults={"name": name})[0]
+            for name, slug in CATEGORIES
+        }
+        self.reviewers = [self._staff(*row) for row in STAFF[:2]]
+        self._staff(*STAFF[2])
+        if not User.objects.filter(email="admin@demo.test").exists():
+            User.objects.create_superuser(
+                "admin@demo.test", PASSWORD, first_name="Ada", last_name="Admin"
+            )
+
+        pro = self._pro(
+            "pro@demo.test",
+            "Gonzalez & Sons Plumbing",
+            market,
+            [categories[s] for s in ("plumbing", "water-heater-repair", "drain-cleaning")],
+            "Austin, 78701, 78702, 78703, 78704",
+        )
+        pro2 = self._pro(
+            "pro2@demo.test",
+            "Lone Star Electric",
+            market,
+            [categories["electrical"]],
+            "Austin, Round Rock, 78701, 78702, 78745",
+        )
+        self._top_up(pro, Decimal("750.00"), now - timedelta(days=30))
+        self._top_up(pro2, Decimal("200.00"), now - timedelta(days=30))
+
+        leads = {}
+        for key, days, name, phone, email, cat, where, text, price, paid in PRO_LEADS:
+            leads[key] = self._lead(
+                f"demo-pro-{key}",
+                pro,
+                now - timedelta(days=days),
+                name,
+                phone,
+                email,
+                categories[cat],
+                where,
+                text,
+                Decimal(price),
+                paid,
+            )
+        self._threads(leads)
+        rng = random.Random(20261127)
+        self._history(pro, categories, rng, now)
+        # Peers first, so the assessments of the pro's requests compare against the market.
+        self._peers(market, categories, rng, now)
+        self._requests(pro, leads, now)
+
+        for n in range(3):
+            self._lead(
+                f"demo-pro2-{n}",
+                pro2,
+                now - timedelta(days=1 + n * 4),
+                f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                f"+1 512-555-02{n:02d}",
+                "",
+                categories["electrical"],
+                "Austin, TX 78745",
+                [
+                    "Install a ceiling fan in the bedroom.",
+                    "Two outlets in the kitchen stopped working.",
+                    "Need a quote for an EV charger in the garage.",
+                ][n],
+                Decimal("29.00"),
+                PaymentMethod.BALANCE,
+            )
+
+    # People
+
+    def _staff(self, email, first, last, role) -> User:
+        user, created = User.objects.get_or_create(
+            email=email, defaults={"first_name": first, "last_name": last, "is_staff": True}
+        )
+        if created:
+            user.set_password(PASSWORD)
+            user.save(update_fields=("password",))
+            user.groups.add(Group.objects.get(name=role.value))
+        return user
+
+    def _pro(self, email, business, market, categories, area) -> User:
+        user, created = User.objects.get_or_create(email=email)
+        if created:
+            user.set_password(PASSWORD)
+            user.save(update_fields=("password",))
+            user.groups.add(Group.objects.get(name=Role.PRO.value))
+            profile = ProProfile.objects.create(
+                user=user, business_name=business, market=market, service_area=area
+            )
+            profile.categories.set(categories)
+        return user
+
+    def _top_up(self, pro, amount, at) -> None:
+        LedgerEntry.objects.create(
+            pro=pro, kind=LedgerKind.TOP_UP, amount=amount, memo="Balance top-up", created_at=at
+        )
+
+    # Leads and threads
+
+    def _lead(self, key, pro, received, name, phone, email, category, where, text, price, paid):
+        lead = Lead.objects.create(
+            marketplace_id=key,
+            pro=pro,
+            customer_name=name,
+            customer_phone=phone,
+            customer_email=email,
+            category=category,
+            location=where,
+            request_text=text,
+            price=price,
+            payment_method=paid,
+            received_at=received,
+        )
+        Message.objects.create(lead=lead, sender=Sender.CUSTOMER, body=text, sent_at=received)
+        if paid == PaymentMethod.BALANCE:
+            LedgerEntry.objects.create(
+                pro=pro,
+                kind=LedgerKind.LEAD_PURCHASE,
+                amount=-price,
+                memo=f"Lead: {name} ({category})",
+                created_at=received,
+            )
+        return lead
+
+    def _say(self, lead, sender, body, after) -> None:
+        at = lead.received_at + after
+        Message.objects.create(lead=lead, sender=sender, body=body, sent_at=at)
+        if sender == Sender.PRO:
+            ContactAttempt.objects.create(
+                lead=lead, channel=Channel.MESSAGE, outcome=Outcome.DELIVERED, attempted_at=at
+            )
+
+    def _call(self, lead, outcome, after, note="") -> None:
+        ContactAttempt.objects.create(
+            lead=lead,
+            channel=Channel.PHONE,
+            outcome=outcome,
+            attempted_at=lead.received_at + after,
+            note=note,
+        )
+
+    def _threads(self, leads) -> None:
+        h = lambda hours: timedelta(hours=hours)  # noqa: E731
+        lead = leads["three-days"]
+        self._say(
+            lead,
+            Sender.PRO,
+            "Hi James, thanks for reaching out! I can stop by tomorrow "
+            "between 9 and 11 to look at the disposal. Does that work?",
+            h(0.3),
+        )
+        self._call(lead, Outcome.NO_ANSWER, h(2), "Rang twice, no voicemail set up.")
+        self._say(
+            lead, Sender.CUSTOMER, "Tomorrow morning could work. Is there a call-out fee?", h(20)
+        )
+        self._say(
+            lead,
+            Sender.PRO,
+            "No call-out fee. The diagnosis is free if you go ahead with the repair.",
+            h(21),
+        )
+        self._say(lead, Sender.SYSTEM, "James Whitfield viewed your quote.", h(22))
+
+        lead = leads["hired-already"]
+        self._say(
+            lead,
+            Sender.PRO,
+            "Hello Priya, I can replace that valve this afternoon. Would 3pm suit you?",
+            h(30),
+        )
+        self._call(lead, Outcome.VOICEMAIL, h(31), "Left a voicemail with my number.")
+        self._say(
+            lead,
+            Sender.CUSTOMER,
+            "Sorry, we already hired a plumber last week, before "
+            "anyone got back to us. Should have closed the request.",
+            h(33),
+        )
+
+        lead = leads["waiting-review"]
+        self._say(
+            lead,
+            Sender.PRO,
+            "Hi Linda, I'm a plumber; did you mean to ask for roofing? "
+            "I don't do roofs, unfortunately.",
+            h(1),
+        )
+        self._say(
+            lead,
+            Sender.CUSTOMER,
+            "Yes, roofing. The shingles on the north side blew off. Do you know anyone?",
+            h(3),
+        )
+        self._call(lead, Outcome.ANSWERED, h(26), "Confirmed it is a roofing job.")
+
+        lead = leads["denied"]
+        self._say(
+            lead, Sender.PRO, "Hi Kevin, I can clear that drain today. When are you home?", h(0.5)
+        )
+        self._call(lead, Outcome.NO_ANSWER, h(1))
+
+        lead = leads["credited"]
+        self._say(lead, Sender.PRO, "Hi Sandra, happy to fix the running toilet.", h(0.2))
+        self._say(
+            lead,
+            Sender.SYSTEM,
+            "This customer sent the same request earlier today; it was already sold to you.",
+            h(0.3),
+        )
+        self._call(lead, Outcome.ANSWERED, h(2), "Same job as her earlier request.")
+
+        lead = leads["too-old"]
+        self._say(
+            lead, Sender.PRO, "Hi Tom, sounds like a main line clog. I can snake it Thursday.", h(4)
+        )
+        self._say(lead, Sender.CUSTOMER, "Thursday is fine, thanks.", h(6))
+
+    def _history(self, pro, categories, rng, now) -> None:
+        """Older leads the pro worked normally, so their refund rate is a fair one."""
+        for n in range(14):
+            lead = self._lead(
+                f"demo-pro-history-{n}",
+                pro,
+                now - timedelta(days=24 + n * 4, hours=n),
+                f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                f"+1 512-555-03{n:02d}",
+                "",
+                categories[rng.choice(["plumbing", "drain-cleaning"])],
+                "Austin, TX 78703",
+                "Dripping tap in the kitchen, would like it fixed this week.",
+                Decimal("24.50"),
+                PaymentMethod.BALANCE,
+            )
+            self._say(
+                lead,
+                Sender.PRO,
+                "Hi! I can come by tomorrow, does 10am work?",
+                timedelta(minutes=20),
+            )
+            self._say(lead, Sender.CUSTOMER, "Perfect, see you then.", timedelta(hours=2))
+
+    # Refund requests, through the same services the pages use
+
+    def _requests(self, pro, leads, now) -> None:
+        rita, ravi = self.reviewers
+        lead = leads["denied"]
+        request = services.submit_report(
+            pro=pro,
+            lead_id=lead.pk,
+            reason=Reason.INVALID_CONTACT,
+            details="Nobody answers the phone and my message got no reply.",
+            now=lead.received_at + timedelta(days=2),
+        )
+        decision = services.deny(
+            reviewer=ravi,
+            request_id=request.pk,
+            explanation="The phone number rings and the messages were delivered, so the contact "
+            "details work; the customer simply did not answer yet.",
+            guidance="Give customers a day or two and try both calls and messages before "
+            "reporting contact details as invalid.",
+            now=lead.received_at + timedelta(days=2, hours=5),
+        )
+        services.deliver_denial(decision.pk)
+
+        lead = leads["credited"]
+        request = services.submit_report(
+            pro=pro,
+            lead_id=lead.pk,
+            reason=Reason.DUPLICATE,
+            details="Same customer and job as a lead I bought the same morning.",
+            now=lead.received_at + timedelta(hours=3),
+        )
+        services.approve(
+            reviewer=ravi,
+            request_id=request.pk,
+            note="Confirmed duplicate.",
+            now=lead.received_at + timedelta(hours=9),
+        )
+        services.post_credit(request.credit.pk)
+
+        lead = leads["waiting-review"]
+        services.submit_report(
+            pro=pro,
+            lead_id=lead.pk,
+            reason=Reason.WRONG_JOB,
+            details="The customer wants a roofer; I only offer plumbing, water heaters and drains.",
+            now=now - timedelta(hours=2),
+        )
+
+    def _peers(self, market, categories, rng, now) -> None:
+        """Other pros in the market with a spread of refund rates, for the peer comparison."""
+        for i, business in enumerate(PEER_NAMES):
+            peer = self._pro(
+                f"peer{i + 1}@demo.test",
+                business,
+                market,
+                [categories["plumbing"], categories["drain-cleaning"]],
+                "Austin",
+            )
+            for n in range(12 + 2 * i):
+                self._lead(
+                    f"demo-peer{i + 1}-{n}",
+                    peer,
+                    now - timedelta(days=rng.uniform(1, 85), minutes=rng.randint(0, 600)),
+                    f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                    f"+1 737-555-{rng.randint(100, 199):04d}",
+                    "",
+                    categories[rng.choice(["plumbing", "drain-cleaning"])],
+                    "Austin, TX",
+                    "Leaky faucet in the guest bathroom.",
+                    Decimal("24.50"),
+                    PaymentMethod.CARD,
+                )
+            # Peer i reports i of its leads (0 to 5): rates from 0% to about 23%.
+            reported = Lead.objects.filter(pro=peer).order_by("received_at")[:i]
+            for lead in reported:
+                request = services.submit_report(
+                    pro=peer,
+                    lead_id=lead.pk,
+                    reason=Reason.SPAM,
+                    details="Looks automated.",
+                    now=lead.received_at + timedelta(hours=6),
+                )
+                if request.status == Status.SUBMITTED:
+                    services.deny(
+                        reviewer=self.reviewers[0],
+                        request_id=request.pk,
+                        explanation="The request reads as a genuine job.",
+                        guidance="Report spam only for fake or automated requests.",
+                        now=lead.received_at + timedelta(hours=12),
+                    )
+                # Auto-denied or not, deliver the notice now rather than wait for the worker.
+                services.deliver_denial(request.decisions.latest().pk)

@@ -1,0 +1,116 @@
+"""Settings come from the environment and refuse bad values at start-up."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_decimal, env_int, env_list
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start(**env: str) -> subprocess.CompletedProcess:
+    """Load the settings in a fresh interpreter, as a production process would."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "TESTING", "SECRET_KEY"}}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    result = start(ALLOWED_HOSTS="refunds.example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_it_starts_in_production_with_a_secret_key_and_hosts():
+    result = start(SECRET_KEY="x" * 50, ALLOWED_HOSTS="refunds.example.com")
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+def test_it_refuses_production_without_allowed_hosts():
+    result = start(SECRET_KEY="x" * 50)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS must list" in result.stderr
+
+
+def test_it_uses_a_development_key_only_with_debug():
+    result = start(DEBUG="1")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEBUG": "maybe"}, "DEBUG must be true or false"),
+        ({"DEBUG": "1", "DATABASE_URL": "mysql://root@localhost/x"}, "SQLite or PostgreSQL"),
+        ({"DEBUG": "1", "DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"DEBUG": "1", "Q_TIMEOUT": "60", "Q_RETRY": "30"}, "Q_RETRY must be"),
+        ({"DEBUG": "1", "REFUND_REPORT_WINDOW_DAYS": "two weeks"}, "whole number"),
+        ({"DEBUG": "1", "REFUND_REPORT_WINDOW_DAYS": "0"}, "at least 1"),
+        ({"DEBUG": "1", "REFUND_PEER_MEDIAN_MULTIPLIER": "-1"}, "at least 0"),
+        ({"DEBUG": "1", "REFUND_PEER_PERCENTILE": "150"}, "between 1 and 100"),
+        ({"DEBUG": "1", "EMAIL_PORT": "smtp"}, "EMAIL_PORT must be a whole number"),
+    ],
+)
+def test_it_refuses_bad_values(env, message):
+    result = start(**env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_it_reads_postgresql_from_database_url():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['NAME'])",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DEBUG": "1",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/refunds",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == ["django.db.backends.postgresql", "refunds"], result.stderr
+
+
+def test_env_helpers_parse_and_refuse(monkeypatch):
+    monkeypatch.setenv("FLAG", "Yes")
+    assert env_bool("FLAG") is True
+    monkeypatch.setenv("FLAG", "off")
+    assert env_bool("FLAG", True) is False
+    monkeypatch.setenv("COUNT", "12")
+    assert env_int("COUNT", 1) == 12
+    monkeypatch.setenv("COUNT", "-3")
+    with pytest.raises(ImproperlyConfigured):
+        env_int("COUNT", 1)
+    monkeypatch.setenv("RATE", "NaN")
+    with pytest.raises(ImproperlyConfigured):
+        env_decimal("RATE", "2")
+    monkeypatch.setenv("HOSTS", " a.example , ,b.example ")
+    assert env_list("HOSTS") == ["a.example", "b.example"]
+
+
+def test_tests_run_the_queue_synchronously(settings):
+    assert settings.Q_CLUSTER["sync"] is True
+    assert settings.Q_CLUSTER["retry"] > settings.Q_CLUSTER["timeout"]
+    assert settings.TIME_ZONE == "UTC" and settings.USE_TZ
