@@ -98,8 +98,16 @@ class Lead(models.Model):
         return channels
 
 
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or remove a line of a lead's conversation."""
+
+
 class Message(models.Model):
-    """One line of a lead's conversation, as the pro and the customer wrote it."""
+    """One line of a lead's conversation, as the pro and the customer wrote it.
+
+    Append-only: reviewers judge a report on the thread exactly as it was written, so a
+    message is never edited or deleted once stored.
+    """
 
     lead = models.ForeignKey(
         Lead,
@@ -126,6 +134,14 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_sender_display()}: {self.body[:40]}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("Messages in a lead's thread are never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Messages in a lead's thread are never deleted")
 
 
 class ContactAttempt(models.Model):
