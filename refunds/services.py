@@ -16,17 +16,25 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Min, Q
+from django.urls import reverse
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 from django_q.tasks import async_task
 
-from accounts.choices import LedgerKind
+from accounts.choices import LedgerKind, Role
 from accounts.models import InboxMessage, LedgerEntry, User
 from leads.choices import PaymentMethod, Sender
 from leads.models import Lead
 from refunds import notices, policy
-from refunds.choices import CreditStatus, DecisionKind, DisputeStatus, Outcome, Status
-from refunds.gateway import GatewayError, get_gateway
+from refunds.choices import (
+    OPEN_STATUSES,
+    CreditStatus,
+    DecisionKind,
+    DisputeStatus,
+    Outcome,
+    Status,
+)
+from refunds.gateway import get_gateway
 from refunds.models import Credit, Decision, Dispute, RefundEvent, RefundRequest
 
 log = logging.getLogger(__name__)
@@ -438,6 +446,32 @@ def bulk_deny(
     return denied, refused
 
 
+def allowed_actions(request: RefundRequest, user: User, now: datetime | None = None) -> set[str]:
+    """The actions `user` may take on `request` now: the buttons the admin shows.
+
+    The same checks the functions above make, so a shown button is never refused for a rule
+    the page could have known; the functions still re-check everything under the row lock.
+    """
+    now = now or timezone.now()
+    actions = {
+        t.name
+        for t in request.get_available_user_status_transitions(user)
+        if t.name in {"claim", "release", "approve", "deny", "overturn", "uphold"}
+    }
+    if _claimed_by_other(request, user, now):
+        actions -= {"claim", "release", "approve", "deny"}
+    elif request.claimed_by_id == user.pk and request.status == Status.IN_REVIEW:
+        actions.discard("claim")
+    else:
+        # Nobody holds a live claim: claiming is what there is to do, not releasing.
+        actions.discard("release")
+    if actions & {"overturn", "uphold"} and user.pk in {
+        d.decided_by_id for d in request.decisions.all()
+    }:
+        actions -= {"overturn", "uphold"}
+    return actions
+
+
 # Support's side: disputes, with four eyes
 
 
@@ -503,7 +537,13 @@ def uphold(
 
 
 def enqueue(func: str, *args) -> None:
-    async_task(func, *args, group=func.rsplit(".", 1)[-1])
+    """Queue a side effect for the worker.
+
+    ack_failure=False overrides Q_CLUSTER["ack_failures"] for our tasks: a failed task stays in
+    the broker and is handed out again after Q_RETRY seconds, until max_attempts. (Acknowledged
+    failures are deleted from the queue and never retried.) Every task here is idempotent.
+    """
+    async_task(func, *args, group=func.rsplit(".", 1)[-1], ack_failure=False)
 
 
 def post_credit(credit_id: int) -> None:
@@ -514,9 +554,11 @@ def post_credit(credit_id: int) -> None:
     """
     try:
         _post_credit(credit_id)
-    except GatewayError as error:
+    except Exception as error:
+        # Any failure, not only the gateway's: support sees it on the credit either way.
+        detail = f"{type(error).__name__}: {error}"
         Credit.objects.filter(pk=credit_id).update(
-            attempts=F("attempts") + 1, last_error=str(error)[:2000]
+            attempts=F("attempts") + 1, last_error=detail[:2000]
         )
         raise
 
@@ -557,9 +599,11 @@ def _post_credit(credit_id: int) -> None:
 
 def deliver_denial(decision_id: int) -> None:
     """Send the pro the denial notice and close the request as denied. Idempotent."""
+    request_id = Decision.objects.values_list("request_id", flat=True).get(pk=decision_id)
     with transaction.atomic():
-        decision = Decision.objects.select_related("request").get(pk=decision_id)
-        request = _lock(decision.request_id)
+        request = _lock(request_id)
+        # Read under the request's lock: a concurrent delivery may have just attached the notice.
+        decision = Decision.objects.get(pk=decision_id)
         if decision.notice_id is not None:
             return
         subject, body = notices.denial(request, decision)
@@ -598,3 +642,198 @@ def email_notice(message_id: int) -> None:
         )
         message.emailed_at = timezone.now()
         message.save(update_fields=("emailed_at",))
+
+
+# Scheduled work, run by the worker on django-q2 schedules (refunds/migrations/0003)
+
+# A side effect still pending this long after its decision was lost (worker down, crash):
+# longer than the worker's own retries take to start, so a normal retry is not raced.
+STUCK_AFTER = timedelta(minutes=10)
+
+
+def expire_claims(*, now: datetime | None = None) -> list[int]:
+    """Put back in the queue every request whose claim has run out; returns their ids."""
+    now = now or timezone.now()
+    expired = list(
+        RefundRequest.objects.filter(status=Status.IN_REVIEW, claimed_until__lt=now).values_list(
+            "id", flat=True
+        )
+    )
+    released = []
+    for request_id in expired:
+        try:
+            with transaction.atomic():
+                request = _lock(request_id)
+                # Re-checked under the lock: the reviewer may have renewed or decided meanwhile.
+                if request.status != Status.IN_REVIEW or (
+                    request.claimed_until is not None and request.claimed_until >= now
+                ):
+                    continue
+                before = request.status
+                holder = request.claimed_by
+                request.release()
+                request.claimed_by = None
+                request.claimed_until = None
+                request.save(update_fields=("status", "claimed_by", "claimed_until"))
+                _record(request, None, "claim_expired", before, f"Claim by {holder} ran out.")
+                released.append(request_id)
+        except RefundRequest.DoesNotExist:
+            continue
+    return released
+
+
+def resume_stuck(*, now: datetime | None = None, older_than: timedelta = STUCK_AFTER) -> dict:
+    """Queue again the side effects of decisions that should have finished by now.
+
+    Approved requests whose credit is still pending, denials whose notice was never delivered,
+    and decision notices whose email copy never went out. Every task is idempotent, so queueing
+    one that is in fact still waiting in the broker does no harm.
+    """
+    now = now or timezone.now()
+    cutoff = now - older_than
+    credits = list(
+        Credit.objects.filter(
+            status=CreditStatus.PENDING, request__status=Status.REVIEWED, created_at__lt=cutoff
+        ).values_list("id", flat=True)
+    )
+    denials = list(
+        Decision.objects.filter(
+            outcome=Outcome.DENIED,
+            notice__isnull=True,
+            request__status=Status.REVIEWED,
+            decided_at__lt=cutoff,
+        ).values_list("id", flat=True)
+    )
+    emails = list(
+        InboxMessage.objects.filter(
+            emailed_at__isnull=True,
+            decision__isnull=False,
+            created_at__lt=cutoff,
+            # An email days late would confuse more than help; the inbox has the message.
+            created_at__gte=now - timedelta(days=2),
+        )
+        .exclude(decision__kind=DecisionKind.AUTOMATIC)
+        .values_list("id", flat=True)
+    )
+    for credit_id in credits:
+        enqueue("refunds.tasks.post_credit", credit_id)
+    for decision_id in denials:
+        enqueue("refunds.tasks.deliver_denial", decision_id)
+    for message_id in emails:
+        enqueue("refunds.tasks.email_notice", message_id)
+    if credits or denials or emails:
+        log.warning(
+            "Resumed stuck side effects: credits %s, denials %s, emails %s",
+            credits,
+            denials,
+            emails,
+        )
+    return {"credits": credits, "denials": denials, "emails": emails}
+
+
+def sweep_overdue(*, now: datetime | None = None) -> list[int]:
+    """Flag open requests past their decision time and tell the reviewers, once per request.
+
+    One email to every active reviewer lists the requests newly past due. It is sent inside the
+    transaction, so a failed send leaves them unflagged for the next sweep to try again.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        overdue = list(
+            RefundRequest.objects.select_for_update(of=("self",))
+            .filter(status__in=OPEN_STATUSES, due_at__lt=now, overdue_notified_at__isnull=True)
+            .select_related("lead", "pro__pro_profile")
+            .order_by("due_at", "id")
+        )
+        if not overdue:
+            return []
+        for request in overdue:
+            request.overdue_notified_at = now
+            request.save(update_fields=("overdue_notified_at",))
+            _record(
+                request,
+                None,
+                "overdue",
+                request.status,
+                f"No decision by {request.due_at:%Y-%m-%d %H:%M} UTC.",
+            )
+        recipients = list(
+            User.objects.filter(groups__name=Role.REVIEWER, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
+            .distinct()
+        )
+        if recipients:
+            subject, body = _overdue_digest(overdue, now)
+            send_mail(subject, body, None, recipients)
+        return [r.pk for r in overdue]
+
+
+def _overdue_digest(requests: list[RefundRequest], now: datetime) -> tuple[str, str]:
+    count = len(requests)
+    subject = (
+        f"{count} refund request{'s' if count != 1 else ''} past the "
+        f"{settings.REFUND_POLICY['REVIEW_HOURS']}-hour review deadline"
+    )
+    site = getattr(settings, "SITE_URL", "").rstrip("/")
+    lines = []
+    for request in requests:
+        late = now - request.due_at
+        hours = int(late.total_seconds() // 3600)
+        lines.append(
+            f"- #{request.pk} {request.lead.customer_name}, {request.get_reason_display()}, "
+            f"for {request.pro.display_name}: {hours} h overdue\n"
+            f"  {site}{reverse('admin:refunds_refundrequest_change', args=[request.pk])}"
+        )
+    body = (
+        "These requests have waited longer than pros are promised. Please decide them first:\n\n"
+        + "\n".join(lines)
+        + "\n\nThe queue lists them at the top, oldest deadline first."
+    )
+    return subject, body
+
+
+def queue_stats(*, now: datetime | None = None) -> dict:
+    """The queue's health: open and overdue counts, and the share decided in time.
+
+    "In time" means by the request's due time (REVIEW_HOURS after submission), over requests
+    submitted in the last 7 and 30 days whose outcome is known (decided, or already past due).
+    Withdrawn and automatically denied requests never reach a reviewer and are left out.
+    """
+    now = now or timezone.now()
+    week, month = now - timedelta(days=7), now - timedelta(days=30)
+    open_work = RefundRequest.objects.filter(status__in=OPEN_STATUSES).aggregate(
+        open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now))
+    )
+    settled = Q(decided_at__isnull=False) | Q(due_at__lte=now)
+    in_time = Q(decided_at__lte=F("due_at"))
+    counts = (
+        RefundRequest.objects.filter(settled, submitted_at__gte=month)
+        .exclude(status=Status.WITHDRAWN)
+        .exclude(decisions__kind=DecisionKind.AUTOMATIC)
+        .aggregate(
+            week=Count("id", filter=Q(submitted_at__gte=week)),
+            week_in_time=Count("id", filter=Q(submitted_at__gte=week) & in_time),
+            month=Count("id"),
+            month_in_time=Count("id", filter=in_time),
+        )
+    )
+
+    def share(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    return {
+        "open": open_work["open"],
+        "overdue": open_work["overdue"],
+        "review_hours": settings.REFUND_POLICY["REVIEW_HOURS"],
+        "week": {
+            "counted": counts["week"],
+            "in_time": counts["week_in_time"],
+            "share": share(counts["week_in_time"], counts["week"]),
+        },
+        "month": {
+            "counted": counts["month"],
+            "in_time": counts["month_in_time"],
+            "share": share(counts["month_in_time"], counts["month"]),
+        },
+    }

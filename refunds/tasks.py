@@ -1,4 +1,11 @@
-"""Background work, run by the django-q2 worker. Each task is safe to run more than once."""
+"""Background work, run by the django-q2 worker. Each task is safe to run more than once.
+
+A task that fails raises: the worker records the failure and, because services.enqueue sends
+our tasks with ack_failure=False, hands the task out again after Q_RETRY seconds, up to
+Q_CLUSTER["max_attempts"]. The scheduled tasks at the bottom (created by migration 0003) pick up
+anything that falls through: claims that ran out, decisions whose side effects never finished,
+and requests past their review deadline.
+"""
 
 from refunds import services
 
@@ -13,3 +20,19 @@ def deliver_denial(decision_id: int) -> None:
 
 def email_notice(message_id: int) -> None:
     services.email_notice(message_id)
+
+
+# Scheduled
+
+
+def expire_claims() -> int:
+    return len(services.expire_claims())
+
+
+def resume_stuck() -> int:
+    resumed = services.resume_stuck()
+    return sum(len(ids) for ids in resumed.values())
+
+
+def sweep_overdue() -> int:
+    return len(services.sweep_overdue())

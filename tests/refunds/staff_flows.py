@@ -1,0 +1,91 @@
+"""Bring refund requests to a state the way the product does: through refunds.services.
+
+Used by the reviewer, support and worker tests. Requests that only need to *be* in a state
+(for refusal tests) are stored directly with RefundRequestFactory(status=...).
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.test.utils import CaptureQueriesContext
+
+from leads.choices import Channel, Sender
+from leads.models import Lead
+from refunds import services
+from refunds.choices import Reason, Status
+from refunds.models import RefundRequest
+from tests.factories import ContactAttemptFactory, LeadFactory, MessageFactory
+
+EXPLANATION = "The customer asked for plumbing, which your profile offers."
+GUIDANCE = "Report a lead only when the job is outside your categories."
+
+
+def run_on_commit(capture, func, *args, **kwargs):
+    """Run `func` and then the side effects it queued, as the worker would."""
+    with capture(execute=True):
+        return func(*args, **kwargs)
+
+
+def chatty_lead(pro, *, messages: int = 3, **lead_kwargs) -> Lead:
+    """A lead with a short conversation and the contact attempts the policy asks for."""
+    lead = LeadFactory(pro=pro, **lead_kwargs)
+    senders = [Sender.PRO, Sender.CUSTOMER, Sender.SYSTEM]
+    for i in range(messages):
+        MessageFactory(
+            lead=lead,
+            sender=senders[i % 3],
+            body=f"Message {i} from the {senders[i % 3].label.lower()}",
+            sent_at=lead.received_at + timedelta(minutes=10 + i),
+        )
+    ContactAttemptFactory(lead=lead, channel=Channel.MESSAGE)
+    ContactAttemptFactory(
+        lead=lead, channel=Channel.PHONE, attempted_at=lead.received_at + timedelta(hours=30)
+    )
+    return lead
+
+
+def submitted(pro, **lead_kwargs) -> RefundRequest:
+    lead = chatty_lead(pro, **lead_kwargs)
+    return services.submit_report(pro=pro, lead_id=lead.pk, reason=Reason.WRONG_JOB)
+
+
+def denied(capture, pro, reviewer, **lead_kwargs) -> RefundRequest:
+    """A request a reviewer denied and whose notice went out (DENIED)."""
+    request = submitted(pro, **lead_kwargs)
+    run_on_commit(
+        capture,
+        services.deny,
+        reviewer=reviewer,
+        request_id=request.pk,
+        explanation=EXPLANATION,
+        guidance=GUIDANCE,
+    )
+    request.refresh_from_db()
+    assert request.status == Status.DENIED
+    return request
+
+
+def disputed(capture, pro, reviewer, **lead_kwargs) -> RefundRequest:
+    """A denied request the pro replied to (DISPUTED)."""
+    request = denied(capture, pro, reviewer, **lead_kwargs)
+    services.open_dispute(pro=pro, request_id=request.pk, message="The customer wanted a roof.")
+    request.refresh_from_db()
+    assert request.status == Status.DISPUTED
+    return request
+
+
+def make_stale(request: RefundRequest, minutes: int = 30) -> None:
+    """Pretend the request's decision happened `minutes` ago (the worker was down since)."""
+    earlier = timedelta(minutes=minutes)
+    with transaction.atomic():
+        for decision in request.decisions.all():
+            type(decision).objects.filter(pk=decision.pk).update(
+                decided_at=decision.decided_at - earlier
+            )
+        credit = getattr(request, "credit", None)
+        if credit is not None:
+            type(credit).objects.filter(pk=credit.pk).update(created_at=credit.created_at - earlier)
+
+
+def sql_of(context: CaptureQueriesContext) -> str:
+    return "\n".join(q["sql"] for q in context.captured_queries)
