@@ -45,9 +45,12 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_fsm",
     "django_q",
+    # Listed so the API docs page serves its Swagger files from here, not from a CDN.
+    "ninja",
     "accounts",
     "leads",
     "refunds",
+    "integrations",
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import views as account_views
+from integrations.api import api as integrations_api
 
 admin.site.site_header = "Lead refunds — back office"
 admin.site.site_title = "Lead refunds"
@@ -13,6 +14,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", integrations_api.urls),
     path("", include("accounts.urls")),
     path("", include("leads.urls")),
     path("", include("refunds.urls")),

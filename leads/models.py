@@ -35,6 +35,18 @@ class Lead(models.Model):
         verbose_name="customer email",
         blank=True,
     )
+    phone_valid = models.BooleanField(
+        verbose_name="phone number valid",
+        null=True,
+        blank=True,
+        help_text="Checked on the way in from the marketplace; empty when not checked or no phone.",
+    )
+    email_valid = models.BooleanField(
+        verbose_name="email address valid",
+        null=True,
+        blank=True,
+        help_text="Checked on the way in from the marketplace; empty when not checked or no email.",
+    )
     category = models.ForeignKey(
         ServiceCategory,
         verbose_name="category",
@@ -115,6 +127,14 @@ class Message(models.Model):
         on_delete=models.CASCADE,
         related_name="messages",
     )
+    marketplace_id = models.CharField(
+        verbose_name="marketplace id",
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The messaging service's id; empty for messages written here.",
+    )
     sender = models.CharField(
         verbose_name="sender",
         max_length=10,
@@ -152,6 +172,14 @@ class ContactAttempt(models.Model):
         verbose_name="lead",
         on_delete=models.CASCADE,
         related_name="contact_attempts",
+    )
+    marketplace_id = models.CharField(
+        verbose_name="marketplace id",
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The telephony or messaging service's id; empty for attempts logged here.",
     )
     channel = models.CharField(
         verbose_name="channel",

@@ -1,0 +1,36 @@
+import pytest
+
+from integrations.ingest import normalise_email, normalise_phone
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("(512) 555-0199", "US", ("+15125550199", True)),
+        ("512.555.0199", "US", ("+15125550199", True)),
+        (" +1 512 555 0199 ", "US", ("+15125550199", True)),
+        ("020 7946 0958", "GB", ("+442079460958", True)),
+        ("+44 20 7946 0958", "US", ("+442079460958", True)),
+        ("020 7946 0958", "US", ("020 7946 0958", False)),
+        ("555-1234", "US", ("555-1234", False)),
+        ("call me maybe", "US", ("call me maybe", False)),
+        ("", "US", ("", None)),
+        ("   ", "US", ("", None)),
+    ],
+)
+def test_phone_numbers_become_e164_in_the_markets_country(raw, region, expected):
+    assert normalise_phone(raw, region) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (" Dana.Whitaker@Example.COM ", ("dana.whitaker@example.com", True)),
+        ("dana@example", ("dana@example", False)),
+        ("dana at example.com", ("dana at example.com", False)),
+        ("@example.com", ("@example.com", False)),
+        ("", ("", None)),
+    ],
+)
+def test_emails_are_lower_cased_and_checked(raw, expected):
+    assert normalise_email(raw) == expected
