@@ -11,7 +11,7 @@ from typing import Literal
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Path, Schema, Status
+from ninja import NinjaAPI, Path, Schema, Status, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
@@ -34,6 +34,9 @@ api = NinjaAPI(
         "again answers 200 with `result: unchanged`; a new record answers 201."
     ),
     urls_namespace="api-v1",
+    # The Swagger page's files are served from this site (ninja is in INSTALLED_APPS); no
+    # validator badge either, which would send the document's address to swagger.io.
+    docs=Swagger(settings={"validatorUrl": None}),
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
@@ -69,9 +72,8 @@ def refuse_oversized_bodies(run):
         except ValueError:
             length = 0
         if length > ingest.MAX_BODY_BYTES:
-            return JsonResponse(
-                {"detail": f"The body is larger than {ingest.MAX_BODY_BYTES} bytes."}, status=413
-            )
+            detail = f"The body is larger than {ingest.MAX_BODY_BYTES} bytes."
+            return JsonResponse({"detail": detail, "errors": [], "fields": []}, status=413)
         return run(request, *args, **kwargs)
 
     return wrapper
@@ -146,7 +148,16 @@ def _http_error(request, exc: HttpError) -> HttpResponse:
 
 # Leads
 
-ID = Path(..., pattern=ingest.ID_PATTERN, description="The marketplace's id for the record.")
+
+def _id(example: str):
+    return Path(
+        ...,
+        pattern=ingest.ID_PATTERN,
+        description="The sender's id for the record.",
+        examples=[example],
+    )
+
+
 Result = Literal["created", "updated", "unchanged"]
 
 
@@ -176,7 +187,7 @@ class LeadOut(Schema):
     summary="Create or update a lead",
     tags=["leads"],
 )
-def put_lead(request: HttpRequest, payload: ingest.LeadIn, lead_id: str = ID):
+def put_lead(request: HttpRequest, payload: ingest.LeadIn, lead_id: str = _id("mp-lead-5001")):
     """Upsert the lead with this marketplace id (needs `leads:write`).
 
     Refused with 409 when the lead would move to another pro, or when its price, payment
@@ -225,7 +236,9 @@ class MessageOut(Schema):
     summary="Add a message to a lead's thread",
     tags=["threads"],
 )
-def put_message(request: HttpRequest, payload: ingest.MessageIn, message_id: str = ID):
+def put_message(
+    request: HttpRequest, payload: ingest.MessageIn, message_id: str = _id("mp-msg-5001-1")
+):
     """Store a thread message under its id (needs `messages:write`).
 
     The thread is append-only: the same message again is `unchanged`; a different body, sender,
@@ -264,7 +277,9 @@ class AttemptOut(Schema):
     summary="Create or update a contact attempt",
     tags=["threads"],
 )
-def put_attempt(request: HttpRequest, payload: ingest.AttemptIn, attempt_id: str = ID):
+def put_attempt(
+    request: HttpRequest, payload: ingest.AttemptIn, attempt_id: str = _id("mp-att-5001-1")
+):
     """Store a call or message attempt under its id (needs `attempts:write`).
 
     Once the lead has been reported, a stored attempt can no longer change (409); new attempts
@@ -322,7 +337,7 @@ class RefundStatusOut(Schema):
     summary="Read a lead's refund status",
     tags=["leads"],
 )
-def get_refund_status(request: HttpRequest, lead_id: str = ID):
+def get_refund_status(request: HttpRequest, lead_id: str = _id("mp-lead-5001")):
     """Whether the pro asked for a refund of this lead, and where that stands (needs
     `status:read`)."""
     lead = get_object_or_404(Lead, marketplace_id=lead_id)
