@@ -22,6 +22,21 @@ class ApiKeyForm(forms.ModelForm):
         fields = ("name", "scopes")
 
 
+class StateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("active", "Active"), ("revoked", "Revoked"))
+
+    def queryset(self, request, queryset: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     """Create a key (its secret is shown once, on the page after saving) and revoke keys.
@@ -31,7 +46,7 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
 
     form = ApiKeyForm
     list_display = ("name", "prefix", "allowed", "created_at", "last_used_at", "state")
-    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    list_filter = (StateFilter,)
     search_fields = ("name", "prefix")
     readonly_fields = ("prefix", "created_at", "created_by", "last_used_at", "revoked_at")
     actions = ("revoke",)

@@ -43,6 +43,9 @@ FROZEN_ONCE_REPORTED = ("price", "received_at", "payment_method")
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
+# Where a stored field's name differs from the API's.
+_API_NAMES = {"category_id": "category"}
+
 
 # Field types
 
@@ -229,11 +232,11 @@ class Stored:
         return self.result == CREATED
 
 
-def field_errors(error: PydanticValidationError, skip: int = 0) -> list[FieldError]:
+def field_errors(error: PydanticValidationError) -> list[FieldError]:
     """Every problem pydantic found, named by field (dotted for nested places)."""
     found = []
     for item in error.errors():
-        place = ".".join(str(part) for part in item["loc"][skip:])
+        place = ".".join(str(part) for part in item["loc"])
         found.append(FieldError(place, item["msg"].removeprefix("Value error, ")))
     return found
 
@@ -394,9 +397,6 @@ def _upsert_lead(marketplace_id: str, data: LeadIn) -> Stored:
         setattr(lead, name, values[name])
     lead.save(update_fields=changed)
     return Stored(lead, UPDATED, [_API_NAMES.get(name, name) for name in changed])
-
-
-_API_NAMES = {"category_id": "category", "lead_id": "lead_id"}
 
 
 def _lock_lead(marketplace_id: str) -> Lead:

@@ -59,6 +59,30 @@ def test_a_revoked_key_cannot_be_edited_or_deleted(client_for, root, issue_key):
     assert client.get(f"{LIST_URL}{key.pk}/delete/").status_code == 403
 
 
+def test_an_active_keys_scopes_can_be_changed(client_for, root, issue_key):
+    issue_key(Scope.LEADS_WRITE)
+    key = ApiKey.objects.get()
+
+    response = client_for(root).post(
+        f"{LIST_URL}{key.pk}/change/",
+        {"name": "Marketplace", "scopes": [Scope.STATUS_READ, Scope.LEADS_WRITE]},
+    )
+
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.scopes == ["leads:write", "status:read"]
+
+
+def test_the_list_filters_revoked_keys(client_for, root, issue_key):
+    issue_key(Scope.LEADS_WRITE, name="Old feed")
+    issue_key(Scope.LEADS_WRITE, name="New feed")
+    ApiKey.objects.get(name="Old feed").revoke()
+
+    response = client_for(root).get(LIST_URL, {"state": "active"})
+
+    assert [k.name for k in response.context["cl"].result_list] == ["New feed"]
+
+
 def test_reviewers_cannot_manage_keys(client_for, rita):
     assert client_for(rita).get(ADD_URL).status_code == 403
 
