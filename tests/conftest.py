@@ -1,6 +1,8 @@
 """Personas built once per test: alice owns the lead, bob is another pro in her market,
 rita and ralph review, sam and sue are support, root is a superuser."""
 
+import importlib
+
 import pytest
 
 from accounts.choices import Role
@@ -74,3 +76,16 @@ def client_for(client):
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def migration_data(transactional_db):
+    """Roles and denial templates, made again for tests whose database is flushed between tests.
+
+    Transactional tests (the browser, the load generator) empty every table afterwards, including
+    the rows the data migration made; this puts them back, through the migration's own code.
+    """
+    from django.apps import apps
+
+    migration = importlib.import_module("refunds.migrations.0002_roles_and_denial_templates")
+    migration.create_roles_and_templates(apps, None)

@@ -103,10 +103,12 @@ TEMPLATES = [
 
 
 def create_roles_and_templates(apps, schema_editor):
+    # Permissions are normally made after all migrations; the groups need them now.
     for app_config in apps.get_app_configs():
+        previous = app_config.models_module
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = previous
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")

@@ -1,0 +1,113 @@
+"""Find refund requests whose state, decisions, credit, ledger and event log disagree.
+
+Exits non-zero when any request is inconsistent, so CI and operators can rely on it.
+"""
+
+from collections.abc import Iterator
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Prefetch
+
+from accounts.choices import LedgerKind
+from accounts.models import LedgerEntry
+from leads.choices import PaymentMethod
+from refunds.choices import CreditStatus, DisputeStatus, Outcome, Status
+from refunds.models import RefundEvent, RefundRequest
+
+BATCH = 2000
+
+
+def problems_of(request: RefundRequest) -> Iterator[str]:
+    """Every way this request's records contradict each other."""
+    status = request.status
+    decisions = list(request.decisions.all())
+    latest = decisions[-1] if decisions else None
+    credit = getattr(request, "credit", None)
+    dispute = getattr(request, "dispute", None)
+    events = list(request.events.all())
+
+    if not events:
+        yield "has no events"
+    else:
+        if events[-1].to_status != status:
+            yield f"last event ends in {events[-1].to_status}, request is {status}"
+        previous = ""
+        for event in events:
+            if event.from_status != previous:
+                yield f"event {event.pk} starts from {event.from_status or '-'}, not {previous}"
+            previous = event.to_status
+
+    if status in (Status.SUBMITTED, Status.IN_REVIEW, Status.WITHDRAWN):
+        if decisions:
+            yield f"is {status} but has {len(decisions)} decision(s)"
+    elif latest is None:
+        yield f"is {status} but has no decision"
+
+    approved = latest is not None and latest.outcome == Outcome.APPROVED
+    if status == Status.CREDITED and not approved:
+        yield "is credited but its latest decision is not an approval"
+    if status in (Status.DENIED, Status.DISPUTED) and approved:
+        yield f"is {status} but its latest decision is an approval"
+    if status == Status.DENIED and latest is not None and latest.notice_id is None:
+        yield "is denied but the pro was never told"
+
+    if approved and credit is None:
+        yield "was approved but has no credit"
+    if not approved and credit is not None:
+        yield "has a credit without an approval"
+    if credit is not None:
+        if credit.amount != request.lead.price:
+            yield f"credit {credit.amount} differs from the lead's price {request.lead.price}"
+        posted = credit.status == CreditStatus.POSTED
+        if posted != (status == Status.CREDITED):
+            yield f"credit is {credit.status} while the request is {status}"
+        if posted and credit.method == PaymentMethod.BALANCE:
+            entry = credit.ledger_entry
+            if entry is None:
+                yield "balance credit posted without a ledger entry"
+            elif entry.amount != credit.amount or entry.pro_id != request.pro_id:
+                yield "ledger entry does not match the credit"
+        if posted and credit.method == PaymentMethod.CARD and not credit.gateway_reference:
+            yield "card credit posted without a gateway reference"
+
+    if status == Status.DISPUTED and (dispute is None or dispute.status != DisputeStatus.OPEN):
+        yield "is disputed without an open dispute"
+    if (
+        dispute is not None
+        and dispute.status != DisputeStatus.OPEN
+        and dispute.resolution_id is None
+    ):
+        yield "dispute is resolved without a resolution decision"
+
+
+class Command(BaseCommand):
+    help = "Check every refund request's state against its decisions, credit, ledger and events."
+
+    def handle(self, *args, **options) -> None:
+        requests = (
+            RefundRequest.objects.select_related(
+                "lead", "credit", "credit__ledger_entry", "dispute"
+            )
+            .prefetch_related(
+                "decisions",
+                Prefetch("events", queryset=RefundEvent.objects.order_by("created_at", "id")),
+            )
+            .order_by("pk")
+        )
+        checked = 0
+        bad = 0
+        for request in requests.iterator(chunk_size=BATCH):
+            checked += 1
+            found = list(problems_of(request))
+            if found:
+                bad += 1
+                for problem in found:
+                    self.stdout.write(f"request #{request.pk}: {problem}")
+
+        orphans = LedgerEntry.objects.filter(kind=LedgerKind.REFUND, credit__isnull=True).count()
+        if orphans:
+            self.stdout.write(f"{orphans} refund ledger entries belong to no credit")
+
+        if bad or orphans:
+            raise CommandError(f"{bad} of {checked} refund requests are inconsistent")
+        self.stdout.write(self.style.SUCCESS(f"All {checked} refund requests are consistent."))
