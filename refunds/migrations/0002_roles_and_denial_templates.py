@@ -105,7 +105,7 @@ TEMPLATES = [
 def create_roles_and_templates(apps, schema_editor):
     # Permissions are normally made after all migrations; the groups need them now.
     for app_config in apps.get_app_configs():
-        previous = app_config.models_module
+        previous = getattr(app_config, "models_module", None)
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = previous
