@@ -21,4 +21,12 @@
     input.addEventListener("change", update);
   });
   update();
+
+  // One click is enough: the server shows the existing request on a second submit anyway.
+  form.addEventListener("submit", function () {
+    var button = form.querySelector('button[type="submit"]');
+    window.setTimeout(function () {
+      button.disabled = true;
+    }, 0);
+  });
 })();

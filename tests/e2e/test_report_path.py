@@ -177,6 +177,22 @@ def test_a_pro_reports_a_recent_lead(page, sign_in, alice):
     expect(page.get_by_role("button", name="Withdraw request")).to_be_visible()
 
 
+def test_on_a_phone_the_panes_stack(page, sign_in, alice):
+    recent, _ = _alices_leads(alice)
+    page.set_viewport_size(PHONE)
+    sign_in(alice)
+    page.goto("/messages/")
+    expect(page.get_by_role("heading", name="Messages")).to_be_visible()
+    expect(page.get_by_text("Choose a conversation")).to_be_hidden()
+    page.get_by_role("link", name=re.compile("Maria Lopez")).click()
+    expect(page.get_by_role("heading", name="Messages")).to_be_hidden()
+    expect(page.get_by_role("button", name="More options")).to_be_visible()
+    expect(page.get_by_role("button", name="Log a call")).to_be_visible()
+    page.get_by_role("link", name="Back to messages").click()
+    expect(page).to_have_url(re.compile("/messages/$"))
+    expect(page.get_by_role("link", name=re.compile("Maria Lopez"))).to_be_visible()
+
+
 def test_reporting_is_closed_on_a_20_day_old_lead(page, sign_in, alice):
     _, old = _alices_leads(alice)
     sign_in(alice)
