@@ -43,6 +43,7 @@ from refunds.models import (
     RefundEvent,
     RefundRequest,
 )
+from refunds.policy import CHANNEL_LABELS
 
 REVIEW_TEMPLATE = "admin/refunds/refundrequest/review.html"
 BULK_DENY_TEMPLATE = "admin/refunds/refundrequest/bulk_deny.html"
@@ -91,7 +92,6 @@ class Clock:
 
     text: str
     level: str  # ok, warn, late: the colour of the chip
-    overdue: bool
 
 
 def review_clock(request: RefundRequest, now: datetime) -> Clock | None:
@@ -100,11 +100,11 @@ def review_clock(request: RefundRequest, now: datetime) -> Clock | None:
         return None
     left = request.due_at - now
     if left < timedelta(0):
-        return Clock(f"{_duration(left)} overdue", "late", True)
+        return Clock(f"{_duration(left)} overdue", "late")
     # Amber in the last quarter of the review time.
     review = timedelta(hours=settings.REFUND_POLICY["REVIEW_HOURS"])
     level = "warn" if left < review / 4 else "ok"
-    return Clock(f"{_duration(left)} left", level, False)
+    return Clock(f"{_duration(left)} left", level)
 
 
 def status_badge(status: str, label: str) -> str:
@@ -352,13 +352,17 @@ def _checklist(request: RefundRequest) -> list[dict]:
 
     text, level, missing = contact_effort_verdict(a)
     effort = a.get("contact_effort", {})
+    attempts = effort.get("attempts", 0)
+    channels = (
+        " and ".join(CHANNEL_LABELS.get(c, c) for c in effort.get("channels_used", []))
+        or "no channel"
+    )
     lines.append(
         {
             "label": "Good-faith contact effort",
             "state": {"ok": "ok", "warn": "warn"}.get(level, "info"),
             "detail": (
-                f"{effort.get('attempts', 0)} attempts by "
-                f"{', '.join(effort.get('channels_used', [])) or 'no channel'}; first "
+                f"{attempts} attempt{'' if attempts == 1 else 's'} by {channels}; the first "
                 f"{_hours(effort.get('hours_since_first'))} before the report"
                 if a.get("contact_effort_matters", True)
                 else "Not needed for this reason"
