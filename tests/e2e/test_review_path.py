@@ -1,22 +1,20 @@
 """The reviewer's path in a real browser: queue → request page → Approve → credit → pro's Inbox."""
 
-import importlib
 import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from leads.choices import Sender
 from refunds import services
 from refunds.choices import CreditStatus, Reason, Status
-from refunds.models import DenialTemplate, RefundRequest
+from refunds.models import RefundRequest
 from tests.e2e.conftest import screenshot
 from tests.factories import LeadFactory, MessageFactory
-from tests.refunds.staff_flows import chatty_lead
+from tests.refunds.staff_flows import chatty_lead, recreate_roles_and_templates
 
 # serialized_rollback: the flush after each browser test would drop the roles and denial
 # templates the data migrations created.
@@ -28,23 +26,7 @@ pytestmark = [
 
 @pytest.fixture(autouse=True)
 def roles_and_templates(transactional_db):
-    """What the data migration made, made again after an earlier browser test's flush.
-
-    serialized_rollback alone does not bring it back once Playwright's event loop runs on this
-    thread (see tests/e2e/test_report_path.py).
-    """
-    migration = importlib.import_module("refunds.migrations.0002_roles_and_denial_templates")
-    for role, names in migration.ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.set(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            for app_label, codename in (name.split(".") for name in names)
-        )
-    for title, reason, explanation, guidance in migration.TEMPLATES:
-        DenialTemplate.objects.get_or_create(
-            title=title,
-            defaults={"reason": reason, "explanation": explanation, "guidance": guidance},
-        )
+    recreate_roles_and_templates()
 
 
 def _queue_with_neighbours(alice, bob) -> RefundRequest:

@@ -8,7 +8,7 @@ from django.db import connection, connections
 from refunds import services
 from refunds.choices import Status
 from refunds.models import Credit, Decision
-from tests.refunds.staff_flows import submitted
+from tests.refunds.staff_flows import recreate_roles_and_templates, submitted
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -17,6 +17,11 @@ pytestmark = [
         reason="needs row locks between connections; SQLite serialises writers itself",
     ),
 ]
+
+
+@pytest.fixture(autouse=True)
+def roles_and_templates(transactional_db):
+    recreate_roles_and_templates()
 
 
 def test_two_reviewers_approving_at_once_yield_one_decision_and_one_credit(alice, rita, ralph):
