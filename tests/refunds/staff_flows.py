@@ -7,7 +7,10 @@ Used by the reviewer, support and worker tests. Requests that only need to *be* 
 import importlib
 from datetime import timedelta
 
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.management import create_contenttypes
 from django.db import transaction
 
 from leads.choices import Channel, Sender
@@ -22,11 +25,15 @@ GUIDANCE = "Report a lead only when the job is outside your categories."
 
 
 def recreate_roles_and_templates() -> None:
-    """What the data migrations made, made again for tests that run after a browser test.
+    """What migrations made, made again for transactional tests, whatever ran before them.
 
     A transactional test flushes the tables; serialized_rollback does not bring the rows back
-    once Playwright's event loop has run on this thread (see tests/e2e/test_report_path.py).
+    once Playwright's event loop has run on this thread (see tests/e2e/test_report_path.py), and
+    its flush skips post_migrate, so even permissions can be missing.
     """
+    for app_config in apps.get_app_configs():
+        create_contenttypes(app_config, verbosity=0)
+        create_permissions(app_config, verbosity=0)
     migration = importlib.import_module("refunds.migrations.0002_roles_and_denial_templates")
     for role, names in migration.ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)

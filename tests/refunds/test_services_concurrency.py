@@ -11,7 +11,8 @@ from refunds.models import Credit, Decision
 from tests.refunds.staff_flows import recreate_roles_and_templates, submitted
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # A plain flush afterwards: it re-creates permissions for whatever transactional test is next.
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="needs row locks between connections; SQLite serialises writers itself",
