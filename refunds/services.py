@@ -58,7 +58,12 @@ def params() -> policy.Params:
 
 
 def _record(
-    request: RefundRequest, actor: User | None, action: str, from_status: str, note: str = ""
+    request: RefundRequest,
+    actor: User | None,
+    action: str,
+    from_status: str,
+    note: str = "",
+    at: datetime | None = None,
 ) -> RefundEvent:
     return RefundEvent.objects.create(
         request=request,
@@ -67,6 +72,7 @@ def _record(
         from_status=from_status,
         to_status=request.status,
         note=note,
+        created_at=at or timezone.now(),
     )
 
 
@@ -138,7 +144,7 @@ def assess_lead(
     peer_rates = (
         market_peer_rates(profile.market_id, lead.pro_id, since) if profile is not None else []
     )
-    return policy.assess(
+    assessment = policy.assess(
         reason=reason,
         received_at=lead.received_at,
         now=now,
@@ -156,6 +162,13 @@ def assess_lead(
         first_response_at=min(firsts) if firsts else None,
         params=p,
     )
+    # Leads from the marketplace carry a validity checked with phonenumbers on the way in;
+    # the policy's own heuristic only covers leads whose contact details were never checked.
+    if lead.phone_valid is not None:
+        assessment.phone_valid = lead.phone_valid
+    if lead.email_valid is not None:
+        assessment.email_valid = lead.email_valid
+    return assessment
 
 
 # The pro's side
@@ -199,7 +212,7 @@ def submit_report(
                 due_at=policy.review_due(now, p),
                 assessment=assessment.as_json(),
             )
-            _record(request, pro, "submit", "")
+            _record(request, pro, "submit", "", at=now)
             if assessment.peers.auto_deny:
                 _auto_deny(request, assessment.peers.why, now)
             return request
@@ -224,7 +237,7 @@ def _auto_deny(request: RefundRequest, why: str, now: datetime) -> None:
         explanation=notices.auto_denial_explanation(why),
         guidance=notices.AUTO_DENIAL_GUIDANCE,
     )
-    _record(request, None, "auto_deny", before, why)
+    _record(request, None, "auto_deny", before, why, at=now)
     transaction.on_commit(lambda: enqueue("refunds.tasks.deliver_denial", decision.pk))
 
 
@@ -300,7 +313,7 @@ def claim(*, reviewer: User, request_id: int, now: datetime | None = None) -> Re
         request.claimed_by = reviewer
         request.claimed_until = now + timedelta(minutes=settings.REFUND_POLICY["CLAIM_MINUTES"])
         request.save(update_fields=("status", "claimed_by", "claimed_until"))
-        _record(request, reviewer, "claim", before)
+        _record(request, reviewer, "claim", before, at=now)
         return request
 
 
@@ -351,7 +364,7 @@ def _decide(
         guidance=guidance,
     )
     action = transition.__name__
-    _record(request, actor, action, before, explanation)
+    _record(request, actor, action, before, explanation, at=now)
     if outcome == Outcome.APPROVED:
         credit = Credit.objects.create(
             request=request,
@@ -546,14 +559,14 @@ def enqueue(func: str, *args) -> None:
     async_task(func, *args, group=func.rsplit(".", 1)[-1], ack_failure=False)
 
 
-def post_credit(credit_id: int) -> None:
+def post_credit(credit_id: int, now: datetime | None = None) -> None:
     """Pay an approved request back and tell the pro. Safe to run any number of times.
 
     A gateway failure is recorded on the credit (for support to see) and raised again, so the
     worker retries; the idempotency key stops a retry from refunding twice.
     """
     try:
-        _post_credit(credit_id)
+        _post_credit(credit_id, now or timezone.now())
     except Exception as error:
         # Any failure, not only the gateway's: support sees it on the credit either way.
         detail = f"{type(error).__name__}: {error}"
@@ -563,13 +576,12 @@ def post_credit(credit_id: int) -> None:
         raise
 
 
-def _post_credit(credit_id: int) -> None:
+def _post_credit(credit_id: int, now: datetime) -> None:
     with transaction.atomic():
         credit = Credit.objects.select_for_update().get(pk=credit_id)
         if credit.status == CreditStatus.POSTED:
             return
         request = _lock(credit.request_id)
-        now = timezone.now()
         if credit.method == PaymentMethod.BALANCE:
             credit.ledger_entry = LedgerEntry.objects.create(
                 pro_id=request.pro_id,
@@ -592,13 +604,16 @@ def _post_credit(credit_id: int) -> None:
         before = request.status
         request.mark_credited()
         request.save(update_fields=("status",))
-        _record(request, None, "credit_posted", before, f"{credit.amount} to {credit.method}")
+        _record(
+            request, None, "credit_posted", before, f"{credit.amount} to {credit.method}", at=now
+        )
         subject, body = notices.approval(request, credit)
-        _notify(request, request.decisions.latest(), subject, body, email=True)
+        _notify(request, request.decisions.latest(), subject, body, email=True, now=now)
 
 
-def deliver_denial(decision_id: int) -> None:
+def deliver_denial(decision_id: int, now: datetime | None = None) -> None:
     """Send the pro the denial notice and close the request as denied. Idempotent."""
+    now = now or timezone.now()
     request_id = Decision.objects.values_list("request_id", flat=True).get(pk=decision_id)
     with transaction.atomic():
         request = _lock(request_id)
@@ -607,18 +622,33 @@ def deliver_denial(decision_id: int) -> None:
         if decision.notice_id is not None:
             return
         subject, body = notices.denial(request, decision)
-        _notify(request, decision, subject, body, email=decision.kind != DecisionKind.AUTOMATIC)
+        _notify(
+            request,
+            decision,
+            subject,
+            body,
+            email=decision.kind != DecisionKind.AUTOMATIC,
+            now=now,
+        )
         if request.status == Status.REVIEWED:
             before = request.status
             request.mark_denied()
             request.save(update_fields=("status",))
-            _record(request, None, "denial_sent", before)
+            _record(request, None, "denial_sent", before, at=now)
 
 
 def _notify(
-    request: RefundRequest, decision: Decision, subject: str, body: str, *, email: bool
+    request: RefundRequest,
+    decision: Decision,
+    subject: str,
+    body: str,
+    *,
+    email: bool,
+    now: datetime,
 ) -> InboxMessage:
-    message = InboxMessage.objects.create(recipient_id=request.pro_id, subject=subject, body=body)
+    message = InboxMessage.objects.create(
+        recipient_id=request.pro_id, subject=subject, body=body, created_at=now
+    )
     decision.notice = message
     decision.save(update_fields=("notice",))
     if email:

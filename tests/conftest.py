@@ -78,13 +78,19 @@ def client_for(client):
     return sign_in
 
 
-@pytest.fixture
-def migration_data(transactional_db):
-    """Roles and denial templates, made again for tests whose database is flushed between tests.
+@pytest.fixture(autouse=True)
+def migration_data(request):
+    """Roles, permissions and denial templates, made again for transactional tests.
 
-    Transactional tests (the browser, the load generator) empty every table afterwards, including
-    the rows the data migration made; this puts them back, through the migration's own code.
+    Transactional tests (the browser, concurrency, the load generator) flush every table
+    afterwards, including what the data migration made, and serialized_rollback cannot restore
+    it once Playwright's event loop has run on the thread. This puts the rows back before each
+    such test, through the migration's own code.
     """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("transactional_db")
     from django.apps import apps
 
     migration = importlib.import_module("refunds.migrations.0002_roles_and_denial_templates")

@@ -4,13 +4,11 @@ Marketing → Messages → lead → ⋮ → Report → the request's status on t
 Each page is photographed at desktop and phone widths into test-artifacts/.
 """
 
-import importlib
 import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -30,28 +28,11 @@ from tests.factories import (
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(autouse=True)
-def roles(transactional_db):
-    """The role groups the data migration made, made again after a browser test's flush.
-
-    serialized_rollback cannot bring them back here: once Playwright's sync API runs its event
-    loop on this thread, Django hands out a different connection object from the one that holds
-    the serialized migration data.
-    """
-    migration = importlib.import_module("refunds.migrations.0002_roles_and_denial_templates")
-    for role, names in migration.ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.set(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            for app_label, codename in (name.split(".") for name in names)
-        )
 
 
 def _both_widths(page: Page, name: str) -> None:

@@ -14,19 +14,12 @@ from refunds.choices import CreditStatus, Reason, Status
 from refunds.models import RefundRequest
 from tests.e2e.conftest import screenshot
 from tests.factories import LeadFactory, MessageFactory
-from tests.refunds.staff_flows import chatty_lead, recreate_roles_and_templates
+from tests.refunds.staff_flows import chatty_lead
 
-# serialized_rollback: the flush after each browser test would drop the roles and denial
-# templates the data migrations created.
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def roles_and_templates(transactional_db):
-    recreate_roles_and_templates()
 
 
 def _queue_with_neighbours(alice, bob) -> RefundRequest:

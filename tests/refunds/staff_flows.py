@@ -4,48 +4,19 @@ Used by the reviewer, support and worker tests. Requests that only need to *be* 
 (for refusal tests) are stored directly with RefundRequestFactory(status=...).
 """
 
-import importlib
 from datetime import timedelta
 
-from django.apps import apps
-from django.contrib.auth.management import create_permissions
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.management import create_contenttypes
 from django.db import transaction
 
 from leads.choices import Channel, Sender
 from leads.models import Lead
 from refunds import services
 from refunds.choices import Reason, Status
-from refunds.models import DenialTemplate, RefundRequest
+from refunds.models import RefundRequest
 from tests.factories import ContactAttemptFactory, LeadFactory, MessageFactory
 
 EXPLANATION = "The customer asked for plumbing, which your profile offers."
 GUIDANCE = "Report a lead only when the job is outside your categories."
-
-
-def recreate_roles_and_templates() -> None:
-    """What migrations made, made again for transactional tests, whatever ran before them.
-
-    A transactional test flushes the tables; serialized_rollback does not bring the rows back
-    once Playwright's event loop has run on this thread (see tests/e2e/test_report_path.py), and
-    its flush skips post_migrate, so even permissions can be missing.
-    """
-    for app_config in apps.get_app_configs():
-        create_contenttypes(app_config, verbosity=0)
-        create_permissions(app_config, verbosity=0)
-    migration = importlib.import_module("refunds.migrations.0002_roles_and_denial_templates")
-    for role, names in migration.ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.set(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            for app_label, codename in (name.split(".") for name in names)
-        )
-    for title, reason, explanation, guidance in migration.TEMPLATES:
-        DenialTemplate.objects.get_or_create(
-            title=title,
-            defaults={"reason": reason, "explanation": explanation, "guidance": guidance},
-        )
 
 
 def run_on_commit(capture, func, *args, **kwargs):

@@ -9,7 +9,7 @@ from leads.models import Lead, Message
 from refunds.choices import Status
 from refunds.models import RefundRequest
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("migration_data")]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def generate(leads: int, seed: int = 7) -> None:

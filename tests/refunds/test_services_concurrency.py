@@ -8,21 +8,15 @@ from django.db import connection, connections
 from refunds import services
 from refunds.choices import Status
 from refunds.models import Credit, Decision
-from tests.refunds.staff_flows import recreate_roles_and_templates, submitted
+from tests.refunds.staff_flows import submitted
 
 pytestmark = [
-    # A plain flush afterwards: it re-creates permissions for whatever transactional test is next.
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="needs row locks between connections; SQLite serialises writers itself",
     ),
 ]
-
-
-@pytest.fixture(autouse=True)
-def roles_and_templates(transactional_db):
-    recreate_roles_and_templates()
 
 
 def test_two_reviewers_approving_at_once_yield_one_decision_and_one_credit(alice, rita, ralph):

@@ -418,7 +418,7 @@ class Command(BaseCommand):
             "reporting contact details as invalid.",
             now=lead.received_at + timedelta(days=2, hours=5),
         )
-        services.deliver_denial(decision.pk)
+        services.deliver_denial(decision.pk, now=decision.decided_at + timedelta(minutes=2))
 
         lead = leads["credited"]
         request = services.submit_report(
@@ -434,7 +434,9 @@ class Command(BaseCommand):
             note="Confirmed duplicate.",
             now=lead.received_at + timedelta(hours=9),
         )
-        services.post_credit(request.credit.pk)
+        services.post_credit(
+            request.credit.pk, now=lead.received_at + timedelta(hours=9, minutes=2)
+        )
 
         lead = leads["waiting-review"]
         services.submit_report(
@@ -488,4 +490,5 @@ class Command(BaseCommand):
                         now=lead.received_at + timedelta(hours=12),
                     )
                 # Auto-denied or not, deliver the notice now rather than wait for the worker.
-                services.deliver_denial(request.decisions.latest().pk)
+                latest = request.decisions.latest()
+                services.deliver_denial(latest.pk, now=latest.decided_at + timedelta(minutes=2))
