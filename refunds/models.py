@@ -99,6 +99,13 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"], name="request_status_due"),
             models.Index(fields=["pro", "submitted_at"], name="request_pro_submitted"),
+            models.Index(fields=["submitted_at"], name="request_submitted"),
+            # The queue's default view: open work in due order, read from the index in order.
+            models.Index(
+                fields=["due_at", "id"],
+                name="request_open_due",
+                condition=models.Q(status__in=["submitted", "in_review"]),
+            ),
         ]
         permissions = [
             ("decide_refundrequest", "Can approve or deny refund requests"),
@@ -492,3 +499,36 @@ class SandboxRefund(models.Model):
 
     def __str__(self) -> str:
         return f"sandbox refund {self.idempotency_key} ({self.amount})"
+
+
+class MarketPeerStats(models.Model):
+    """A market's refund rates per pro over the peer window, computed by a scheduled job.
+
+    A report submission compares the pro with this snapshot instead of counting the whole
+    market's leads, so it never scans the leads table.
+    """
+
+    market = models.OneToOneField(
+        "accounts.Market",
+        verbose_name="market",
+        on_delete=models.CASCADE,
+        related_name="peer_stats",
+    )
+    computed_at = models.DateTimeField(
+        verbose_name="computed at",
+    )
+    window_days = models.PositiveIntegerField(
+        verbose_name="window (days)",
+    )
+    rates = models.JSONField(
+        verbose_name="refund rate per pro",
+        default=dict,
+        help_text="Pro id → requests ÷ leads over the window, for pros with leads.",
+    )
+
+    class Meta:
+        verbose_name = "market peer statistics"
+        verbose_name_plural = "market peer statistics"
+
+    def __str__(self) -> str:
+        return f"{self.market} ({len(self.rates)} pros, {self.computed_at:%Y-%m-%d %H:%M})"

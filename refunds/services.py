@@ -35,7 +35,14 @@ from refunds.choices import (
     Status,
 )
 from refunds.gateway import get_gateway
-from refunds.models import Credit, Decision, Dispute, RefundEvent, RefundRequest
+from refunds.models import (
+    Credit,
+    Decision,
+    Dispute,
+    MarketPeerStats,
+    RefundEvent,
+    RefundRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +116,55 @@ def market_peer_rates(market_id: int, exclude_pro_id: int, since: datetime) -> l
     return [requests.get(pro_id, 0) / n for pro_id, n in leads.items() if n > 0]
 
 
+def peer_rates_for(market_id: int, pro_id: int, since: datetime) -> list[float]:
+    """The other pros' rates from the market's snapshot, or counted now when there is none yet."""
+    stats = MarketPeerStats.objects.filter(market_id=market_id).only("rates").first()
+    if stats is None:
+        return market_peer_rates(market_id, pro_id, since)
+    return [rate for pro, rate in stats.rates.items() if pro != str(pro_id)]
+
+
+def compute_peer_stats(now: datetime | None = None) -> int:
+    """Snapshot every market's refund rate per pro over the peer window; returns the markets.
+
+    One grouped pass over the window's leads and requests, for all markets at once.
+    """
+    now = now or timezone.now()
+    window = settings.REFUND_POLICY["PEER_WINDOW_DAYS"]
+    since = now - timedelta(days=window)
+    requests = dict(
+        RefundRequest.objects.filter(submitted_at__gte=since)
+        .values_list("pro_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    leads = (
+        Lead.objects.filter(received_at__gte=since, pro__pro_profile__isnull=False)
+        .values_list("pro__pro_profile__market_id", "pro_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_market: dict[int, dict[str, float]] = {}
+    for market_id, pro_id, n in leads:
+        by_market.setdefault(market_id, {})[str(pro_id)] = requests.get(pro_id, 0) / n
+    with transaction.atomic():
+        MarketPeerStats.objects.exclude(market_id__in=by_market).delete()
+        for market_id, rates in by_market.items():
+            MarketPeerStats.objects.update_or_create(
+                market_id=market_id,
+                defaults={"computed_at": now, "window_days": window, "rates": rates},
+            )
+    return len(by_market)
+
+
 def duplicate_candidates(lead: Lead, window_days: int) -> list[int]:
     """Other leads sold to the same pro with the same customer phone or email, within the window."""
     match = Q()
     if lead.customer_phone:
         match |= Q(customer_phone=lead.customer_phone)
     if lead.customer_email:
-        match |= Q(customer_email__iexact=lead.customer_email)
+        # Emails are stored lower-cased, so an exact match can use the index.
+        match |= Q(customer_email=lead.customer_email)
     if not match:
         return []
     window = timedelta(days=window_days)
@@ -141,9 +190,7 @@ def assess_lead(
     firsts = [t for t in (first_message, min((a.at for a in attempts), default=None)) if t]
     pro_leads = Lead.objects.filter(pro_id=lead.pro_id, received_at__gte=since).count()
     pro_requests = RefundRequest.objects.filter(pro_id=lead.pro_id, submitted_at__gte=since).count()
-    peer_rates = (
-        market_peer_rates(profile.market_id, lead.pro_id, since) if profile is not None else []
-    )
+    peer_rates = peer_rates_for(profile.market_id, lead.pro_id, since) if profile else []
     assessment = policy.assess(
         reason=reason,
         received_at=lead.received_at,

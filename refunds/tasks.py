@@ -36,3 +36,7 @@ def resume_stuck() -> int:
 
 def sweep_overdue() -> int:
     return len(services.sweep_overdue())
+
+
+def compute_peer_stats() -> int:
+    return services.compute_peer_stats()

@@ -24,6 +24,9 @@ from tests.refunds.staff_flows import (
 )
 
 schedules_migration = importlib.import_module("refunds.migrations.0003_schedules")
+peer_stats_migration = importlib.import_module(
+    "refunds.migrations.0004_peer_stats_and_queue_indexes"
+)
 
 
 # The schedules
@@ -37,13 +40,16 @@ def test_the_migration_schedules_every_recurring_task(db):
         assert schedule.func == names[schedule.name]
         assert callable(pydoc.locate(schedule.func)), schedule.func
         assert (schedule.schedule_type, schedule.repeats) == (Schedule.MINUTES, -1)
+    peer_stats = Schedule.objects.get(name=peer_stats_migration.SCHEDULE[0])
+    assert peer_stats.func == "refunds.tasks.compute_peer_stats"
 
 
 def test_creating_the_schedules_again_changes_nothing(db):
     Schedule.objects.filter(name="refunds: overdue sweep").update(minutes=15)
     schedules_migration.create_schedules(apps, None)
     schedules_migration.create_schedules(apps, None)
-    assert Schedule.objects.filter(name__startswith="refunds: ").count() == 3
+    peer_stats_migration.create_schedule(apps, None)
+    assert Schedule.objects.filter(name__startswith="refunds: ").count() == 4
     assert Schedule.objects.get(name="refunds: overdue sweep").minutes == 15
 
 

@@ -204,6 +204,7 @@ class Command(BaseCommand):
         # Peers first, so the assessments of the pro's requests compare against the market.
         self._peers(market, categories, rng, now)
         self._requests(pro, leads, now)
+        services.compute_peer_stats(now)
 
         for n in range(3):
             self._lead(
