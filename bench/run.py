@@ -1,0 +1,435 @@
+#!/usr/bin/env python
+"""Benchmarks at marketplace scale: python bench/run.py --leads N  |  --scale A,B
+
+Loads (or reuses) a data set of N leads in DATABASE_URL with `manage.py generate_load`, then
+measures, each over repeated runs, the median and p95 time and the query count of:
+
+  queue           the reviewers' queue, default view, first page
+  queue_filtered  the queue filtered by reason and market
+  request_page    a request page whose thread has 200+ messages
+  pro_messages    Messages for the pro with 5,000 leads
+  report_submit   a report submission through the page (rolled back after each run)
+  peer_stats      the market peer-statistics job over all markets
+  stock_queue     the same list from a stock ModelAdmin registration (the baseline)
+
+plus the web process's peak memory and the worker's time and peak memory for 10,000 queued
+credit and notice tasks. Prints one table and writes it as JSON under bench/results/.
+With --scale A,B it grows the data set from A to B leads, measures both, and prints
+`growth <measure> <ratio>` (median at B / median at A) and `baseline queue_vs_stock <ratio>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-not-for-production-use-0123456789")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from leads.models import Lead  # noqa: E402
+from refunds import services  # noqa: E402
+from refunds.choices import OPEN_STATUSES, Reason  # noqa: E402
+from refunds.models import RefundRequest  # noqa: E402
+
+settings.ROOT_URLCONF = "bench.urls"
+# Production settings without collectstatic: serve static names unhashed.
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEASURES = [
+    "queue",
+    "queue_filtered",
+    "request_page",
+    "pro_messages",
+    "report_submit",
+    "peer_stats",
+    "stock_queue",
+]
+RESULTS = ROOT / "bench" / "results"
+
+
+class Failure(Exception):
+    pass
+
+
+def timed(func, repeat: int, warmup: int = 2) -> dict:
+    """Run func warmup + repeat times; time each run and count the queries of the last."""
+    for _ in range(warmup):
+        func()
+    times = []
+    counts = set()
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            func()
+            times.append((time.perf_counter() - started) * 1000)
+        counts.add(len(queries))
+    ordered = sorted(times)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {
+        "median_ms": round(statistics.median(times), 2),
+        "p95_ms": round(p95, 2),
+        "queries": max(counts),
+        "queries_stable": len(counts) == 1,
+        "runs": repeat,
+    }
+
+
+def get_ok(client: Client, url: str):
+    def run():
+        response = client.get(url)
+        if response.status_code != 200:
+            raise Failure(f"GET {url} answered {response.status_code}")
+        return response
+
+    return run
+
+
+def ensure_leads(target: int, seed: int) -> None:
+    have = Lead.objects.count()
+    if have > target:
+        raise Failure(
+            f"The database already has {have:,} leads, more than {target:,}: "
+            "use an empty database or a larger size."
+        )
+    if have < target:
+        print(f"Generating {target - have:,} leads (have {have:,}) ...", flush=True)
+        started = time.monotonic()
+        call_command("generate_load", leads=target - have, seed=seed + have)
+        print(f"  loaded in {time.monotonic() - started:.0f}s", flush=True)
+
+
+def subjects() -> dict:
+    staff = User.objects.filter(email="bench-superuser@load.test").first()
+    if staff is None:
+        staff = User.objects.create_superuser("bench-superuser@load.test", None)
+    reviewer = User.objects.filter(groups__name="reviewer", email__endswith="@load.test").first()
+    long_request = (
+        RefundRequest.objects.filter(lead__marketplace_id__startswith="load-long-")
+        .order_by("-pk")
+        .first()
+    )
+    big_pro = (
+        User.objects.filter(email__startswith="pro0-", email__endswith="@load.test")
+        .order_by("-pk")
+        .first()
+    )
+    if reviewer is None or long_request is None or big_pro is None:
+        raise Failure("The data set has no load reviewer, long thread or large pro")
+    market = big_pro.pro_profile.market_id
+    return {
+        "superuser": staff,
+        "reviewer": reviewer,
+        "request": long_request,
+        "thread_length": long_request.lead.messages.count(),
+        "big_pro": big_pro,
+        "big_pro_leads": big_pro.leads.count(),
+        "market": market,
+    }
+
+
+def reportable_leads(pro: User, count: int) -> list[Lead]:
+    """Recent leads of the pro with no request yet, each submitted once and rolled back."""
+    since = timezone.now() - timezone.timedelta(days=settings.REFUND_POLICY["REPORT_WINDOW_DAYS"])
+    leads = list(
+        Lead.objects.filter(pro=pro, received_at__gte=since, refund_request__isnull=True).order_by(
+            "-received_at"
+        )[:count]
+    )
+    if not leads:
+        raise Failure("The large pro has no unreported lead in the report window")
+    return leads
+
+
+def measure_pages(repeat: int) -> tuple[dict, dict]:
+    s = subjects()
+    out: dict[str, dict] = {}
+
+    print("  peer_stats ...", flush=True)
+    out["peer_stats"] = timed(services.compute_peer_stats, max(3, repeat // 3), warmup=1)
+
+    reviewer = Client()
+    reviewer.force_login(s["reviewer"])
+    queue = "/admin/refunds/refundrequest/"
+    print("  queue ...", flush=True)
+    out["queue"] = timed(get_ok(reviewer, queue), repeat)
+    filtered = (
+        f"{queue}?reason={Reason.WRONG_JOB.value}&pro__pro_profile__market__id__exact={s['market']}"
+    )
+    out["queue_filtered"] = timed(get_ok(reviewer, filtered), repeat)
+    print("  request_page ...", flush=True)
+    out["request_page"] = timed(get_ok(reviewer, f"{queue}{s['request'].pk}/change/"), repeat)
+
+    pro = Client()
+    pro.force_login(s["big_pro"])
+    print("  pro_messages ...", flush=True)
+    out["pro_messages"] = timed(get_ok(pro, "/messages/"), repeat)
+
+    leads = iter(reportable_leads(s["big_pro"], repeat + 2) * 3)
+
+    def submit():
+        lead = next(leads)
+        with transaction.atomic():
+            response = pro.post(
+                f"/messages/{lead.pk}/report/",
+                {"reason": Reason.WRONG_JOB.value, "details": "Benchmark submission."},
+            )
+            if response.status_code != 302:
+                raise Failure(f"report submission answered {response.status_code}")
+            if not RefundRequest.objects.filter(lead=lead).exists():
+                raise Failure("report submission stored no request")
+            transaction.set_rollback(True)
+
+    print("  report_submit ...", flush=True)
+    out["report_submit"] = timed(submit, repeat)
+
+    stock = Client()
+    stock.force_login(s["superuser"])
+    print("  stock_queue ...", flush=True)
+    out["stock_queue"] = timed(get_ok(stock, "/stock-admin/refunds/refundrequest/"), repeat)
+
+    info = {
+        "thread_length": s["thread_length"],
+        "big_pro_leads": s["big_pro_leads"],
+        "web_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "report_plan": heaviest_plan(pro, reportable_leads(s["big_pro"], 1)[0]),
+    }
+    return out, info
+
+
+def heaviest_plan(client: Client, lead: Lead) -> dict:
+    """EXPLAIN ANALYZE each SELECT of one report submission; keep the slowest one's plan."""
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            client.post(f"/messages/{lead.pk}/report/", {"reason": Reason.SPAM.value})
+        selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+        worst = {"ms": -1.0, "sql": "", "plan": ""}
+        if connection.vendor != "postgresql":
+            transaction.set_rollback(True)
+            return {"note": "plans are printed on PostgreSQL only"}
+        with connection.cursor() as cursor:
+            for sql in selects:
+                cursor.execute("EXPLAIN (ANALYZE, FORMAT TEXT) " + sql)
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+                ms = float(plan.rsplit("Execution Time:", 1)[1].split()[0])
+                if ms > worst["ms"]:
+                    worst = {"ms": ms, "sql": sql, "plan": plan}
+        transaction.set_rollback(True)
+    worst["scans_leads_table"] = "Seq Scan on leads_lead" in worst["plan"]
+    return worst
+
+
+def measure_worker(tasks_wanted: int) -> dict:
+    """Approve open requests (each queues a credit, which queues an email), run the worker."""
+    from django_q.models import OrmQ
+
+    OrmQ.objects.all().delete()
+    reviewer = User.objects.filter(groups__name="reviewer", email__endswith="@load.test").first()
+    ids = list(
+        RefundRequest.objects.filter(status__in=OPEN_STATUSES, claimed_by__isnull=True)
+        .order_by("due_at")
+        .values_list("pk", flat=True)[: tasks_wanted // 2]
+    )
+    print(f"  approving {len(ids):,} requests to queue their credits ...", flush=True)
+    for request_id in ids:
+        services.approve(reviewer=reviewer, request_id=request_id)
+    queued = OrmQ.objects.count()
+    env = {
+        **os.environ,
+        "Q_SYNC": "0",
+        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+    }
+    started = time.monotonic()
+    worker = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    peaks: dict[int, int] = {}
+    deadline = started + 600
+    try:
+        while time.monotonic() < deadline:
+            for pid in [worker.pid, *children(worker.pid)]:
+                peaks[pid] = max(peaks.get(pid, 0), peak_rss_kb(pid))
+            done = not RefundRequest.objects.filter(pk__in=ids, status="reviewed").exists()
+            if done and OrmQ.objects.count() == 0:
+                break
+            time.sleep(0.5)
+        elapsed = time.monotonic() - started
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    credited = RefundRequest.objects.filter(pk__in=ids, status="credited").count()
+    return {
+        "tasks": queued + credited,  # each credit queued one email when it ran
+        "credited": credited,
+        "approved": len(ids),
+        "seconds": round(elapsed, 1),
+        "peak_rss_mb_per_process": round(max(peaks.values(), default=0) / 1024, 1),
+        "peak_rss_mb_all_processes": round(sum(peaks.values()) / 1024, 1),
+    }
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+            found.extend(children(int(entry.name)))
+    return found
+
+
+def peak_rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def machine() -> dict:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "database": connection.vendor,
+        "server": connection.cursor().connection.info.server_version
+        if connection.vendor == "postgresql"
+        else None,
+        "platform": platform.platform(),
+    }
+
+
+def print_table(size: int, measures: dict, info: dict) -> None:
+    print(
+        f"\nLeads: {size:,}   thread: {info['thread_length']} messages   "
+        f"large pro: {info['big_pro_leads']:,} leads"
+    )
+    print(f"{'measure':<16}{'median ms':>11}{'p95 ms':>10}{'queries':>9}")
+    for name in MEASURES:
+        m = measures[name]
+        flag = "" if m["queries_stable"] else " (varies)"
+        print(f"{name:<16}{m['median_ms']:>11.1f}{m['p95_ms']:>10.1f}{m['queries']:>9}{flag}")
+    print(f"web process peak RSS: {info['web_peak_rss_mb']} MB")
+    plan = info["report_plan"]
+    if "plan" in plan:
+        verdict = "scans" if plan["scans_leads_table"] else "does not scan"
+        print(
+            f"report submission {verdict} the leads table; its heaviest query "
+            f"({plan['ms']:.2f} ms):\n  {plan['sql'][:300]}"
+        )
+        print("  " + plan["plan"].replace("\n", "\n  "))
+    worker = info.get("worker")
+    if worker:
+        print(
+            f"worker: {worker['tasks']:,} tasks ({worker['credited']:,} credits posted) in "
+            f"{worker['seconds']}s, peak RSS {worker['peak_rss_mb_per_process']} MB per "
+            f"process, {worker['peak_rss_mb_all_processes']} MB all processes"
+        )
+
+
+def run_size(size: int, seed: int, repeat: int, worker_tasks: int) -> dict:
+    ensure_leads(size, seed)
+    print(f"Measuring at {size:,} leads ...", flush=True)
+    measures, info = measure_pages(repeat)
+    if worker_tasks:
+        info["worker"] = measure_worker(worker_tasks)
+    print_table(size, measures, info)
+    return {"leads": size, "measures": measures, "info": info}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--leads", type=int, help="measure at this many leads")
+    group.add_argument("--scale", help="two sizes, A,B: measure both and print growth ratios")
+    parser.add_argument("--repeat", type=int, default=15, help="timed runs per measure")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--worker-tasks",
+        type=int,
+        default=10_000,
+        help="tasks for the worker measure at the (last) size; 0 to skip",
+    )
+    args = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        if args.leads:
+            runs = [run_size(args.leads, args.seed, args.repeat, args.worker_tasks)]
+        else:
+            small, large = (int(x) for x in args.scale.split(","))
+            runs = [
+                run_size(small, args.seed, args.repeat, 0),
+                run_size(large, args.seed, args.repeat, args.worker_tasks),
+            ]
+    except Failure as error:
+        print(f"benchmark failed: {error}", file=sys.stderr)
+        return 1
+    report = {"when": stamp, "machine": machine(), "runs": runs}
+    if len(runs) == 2:
+        a, b = (r["measures"] for r in runs)
+        print()
+        report["growth"] = {}
+        for name in MEASURES:
+            ratio = b[name]["median_ms"] / a[name]["median_ms"]
+            report["growth"][name] = round(ratio, 2)
+            print(f"growth {name} {ratio:.2f}")
+        baseline = b["stock_queue"]["median_ms"] / b["queue"]["median_ms"]
+        report["baseline_queue_vs_stock"] = round(baseline, 2)
+        print(f"baseline queue_vs_stock {baseline:.2f}")
+    unstable = [
+        f"{r['leads']}:{name}"
+        for r in runs
+        for name in MEASURES[:4]
+        if not r["measures"][name]["queries_stable"]
+    ]
+    path = RESULTS / f"{stamp}-{'-'.join(str(r['leads']) for r in runs)}.json"
+    path.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\nwritten: {path.relative_to(ROOT)}")
+    if unstable:
+        print(f"query counts varied between runs: {', '.join(unstable)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
