@@ -200,3 +200,6 @@ LOGGING = {
 
 # Card refunds go through this class (refunds.gateway.PaymentGateway).
 PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "refunds.gateway.SandboxGateway")
+# A credit is tried at most this many times in all (the worker's retries and the stuck-decisions
+# sweep together); then it waits for support, who see it under Credits → "Needs a person".
+CREDIT_MAX_ATTEMPTS = env_int("REFUND_CREDIT_MAX_ATTEMPTS", 15, minimum=1)

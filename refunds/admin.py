@@ -995,6 +995,21 @@ class DisputeAdmin(ReadOnlyAdmin, admin.ModelAdmin[Dispute]):
 # Records written by the product only
 
 
+class StuckCreditFilter(admin.SimpleListFilter):
+    """Credits the worker gave up on (refunds.services.stuck_credits): support's to-do list."""
+
+    title = "attempts"
+    parameter_name = "stuck"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Needs a person (gave up)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(pk__in=services.stuck_credits().values("pk"))
+        return queryset
+
+
 @admin.register(Credit)
 class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
     """Where support sees a credit that is stuck: its attempts and the gateway's last error."""
@@ -1011,7 +1026,7 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
         "expected_on",
         "posted_at",
     )
-    list_filter = ("status", "method")
+    list_filter = (StuckCreditFilter, "status", "method")
     list_select_related = ("request__lead__category", "request__pro__pro_profile")
     search_fields = ("request__pro__email", "request__lead__customer_name", "gateway_reference")
     readonly_fields = (

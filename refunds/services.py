@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import Count, F, Min, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
@@ -417,6 +417,7 @@ def _decide(
             request=request,
             amount=request.lead.price,
             method=request.lead.payment_method,
+            created_at=now,
         )
         transaction.on_commit(lambda: enqueue("refunds.tasks.post_credit", credit.pk))
     else:
@@ -628,6 +629,11 @@ def _post_credit(credit_id: int, now: datetime) -> None:
         credit = Credit.objects.select_for_update().get(pk=credit_id)
         if credit.status == CreditStatus.POSTED:
             return
+        if credit.attempts >= settings.CREDIT_MAX_ATTEMPTS:
+            # Retrying for ever would only hammer a provider that keeps refusing: support takes
+            # it from here (stuck_credits), with the attempts and the last error on the credit.
+            log.error("Credit %s gave up after %s attempts", credit.pk, credit.attempts)
+            return
         request = _lock(credit.request_id)
         if credit.method == PaymentMethod.BALANCE:
             credit.ledger_entry = LedgerEntry.objects.create(
@@ -759,6 +765,13 @@ def expire_claims(*, now: datetime | None = None) -> list[int]:
     return released
 
 
+def stuck_credits() -> QuerySet[Credit]:
+    """Credits given up on after CREDIT_MAX_ATTEMPTS tries: a person must look at them."""
+    return Credit.objects.filter(
+        status=CreditStatus.PENDING, attempts__gte=settings.CREDIT_MAX_ATTEMPTS
+    )
+
+
 def resume_stuck(*, now: datetime | None = None, older_than: timedelta = STUCK_AFTER) -> dict:
     """Queue again the side effects of decisions that should have finished by now.
 
@@ -770,7 +783,10 @@ def resume_stuck(*, now: datetime | None = None, older_than: timedelta = STUCK_A
     cutoff = now - older_than
     credits = list(
         Credit.objects.filter(
-            status=CreditStatus.PENDING, request__status=Status.REVIEWED, created_at__lt=cutoff
+            status=CreditStatus.PENDING,
+            request__status=Status.REVIEWED,
+            created_at__lt=cutoff,
+            attempts__lt=settings.CREDIT_MAX_ATTEMPTS,
         ).values_list("id", flat=True)
     )
     denials = list(
