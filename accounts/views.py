@@ -1,7 +1,9 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.views.decorators.http import require_safe
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """Send each person to where their work is."""
     user = request.user

@@ -10,7 +10,7 @@ from django.db.models import Model, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import pro_required
 from leads import services
@@ -98,6 +98,7 @@ def _render_thread(
     )
 
 
+@require_safe
 @login_required
 @pro_required
 def thread_list(request: HttpRequest) -> HttpResponse:
@@ -108,6 +109,7 @@ def thread_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 @login_required
 @pro_required
 def thread(request: HttpRequest, lead_id: int) -> HttpResponse:

@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.decorators import pro_required
 from accounts.models import InboxMessage
@@ -109,7 +109,8 @@ def report(request: HttpRequest, lead_id: int) -> HttpResponse:
     if existing is not None:
         return _already_reported(request, existing)
 
-    form = ReportForm(request.POST or None)
+    # Bound on every POST, even an empty one, so a missing reason reads as an error.
+    form = ReportForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             refund_request = services.submit_report(
@@ -151,6 +152,7 @@ def withdraw_request(request: HttpRequest, request_id: int) -> HttpResponse:
 # Inbox
 
 
+@require_safe
 @login_required
 @pro_required
 def inbox(request: HttpRequest) -> HttpResponse:
@@ -188,6 +190,7 @@ def _render_inbox_message(
     )
 
 
+@require_safe
 @login_required
 @pro_required
 def inbox_message(request: HttpRequest, message_id: int) -> HttpResponse:
@@ -223,6 +226,7 @@ def dispute(request: HttpRequest, message_id: int) -> HttpResponse:
 # Credits
 
 
+@require_safe
 @login_required
 @pro_required
 def credits(request: HttpRequest) -> HttpResponse:
