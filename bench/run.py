@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import resource
+import signal
 import statistics
 import subprocess
 import sys
 import time
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -60,6 +63,8 @@ from refunds.choices import OPEN_STATUSES, Reason  # noqa: E402
 from refunds.models import RefundRequest  # noqa: E402
 
 settings.ROOT_URLCONF = "bench.urls"
+logging.getLogger("django-q").setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", message="No directory at", module="django.core.handlers.base")
 # Production settings without collectstatic: serve static names unhashed.
 settings.STORAGES = {
     **settings.STORAGES,
@@ -277,19 +282,27 @@ def measure_worker(tasks_wanted: int) -> dict:
         stderr=subprocess.DEVNULL,
     )
     peaks: dict[int, int] = {}
+    peak_together = 0
     deadline = started + 600
     try:
         while time.monotonic() < deadline:
-            for pid in [worker.pid, *children(worker.pid)]:
-                peaks[pid] = max(peaks.get(pid, 0), peak_rss_kb(pid))
+            pids = [worker.pid, *children(worker.pid)]
+            for pid in pids:
+                peaks[pid] = max(peaks.get(pid, 0), rss_kb(pid, "VmHWM"))
+            # Workers are recycled: what counts is the memory of the processes alive together.
+            peak_together = max(peak_together, sum(rss_kb(pid, "VmRSS") for pid in pids))
             done = not RefundRequest.objects.filter(pk__in=ids, status="reviewed").exists()
             if done and OrmQ.objects.count() == 0:
                 break
             time.sleep(0.5)
         elapsed = time.monotonic() - started
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        worker.send_signal(signal.SIGINT)  # qcluster's own clean stop
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
     credited = RefundRequest.objects.filter(pk__in=ids, status="credited").count()
     return {
         "tasks": queued + credited,  # each credit queued one email when it ran
@@ -297,7 +310,7 @@ def measure_worker(tasks_wanted: int) -> dict:
         "approved": len(ids),
         "seconds": round(elapsed, 1),
         "peak_rss_mb_per_process": round(max(peaks.values(), default=0) / 1024, 1),
-        "peak_rss_mb_all_processes": round(sum(peaks.values()) / 1024, 1),
+        "peak_rss_mb_all_processes": round(peak_together / 1024, 1),
     }
 
 
@@ -316,10 +329,11 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def peak_rss_kb(pid: int) -> int:
+def rss_kb(pid: int, field: str) -> int:
+    """A process's resident memory from /proc: VmRSS (now) or VmHWM (its peak)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -357,12 +371,14 @@ def print_table(size: int, measures: dict, info: dict) -> None:
             f"({plan['ms']:.2f} ms):\n  {plan['sql'][:300]}"
         )
         print("  " + plan["plan"].replace("\n", "\n  "))
-    worker = info.get("worker")
+
+
+def print_worker(worker: dict) -> None:
     if worker:
         print(
             f"worker: {worker['tasks']:,} tasks ({worker['credited']:,} credits posted) in "
             f"{worker['seconds']}s, peak RSS {worker['peak_rss_mb_per_process']} MB per "
-            f"process, {worker['peak_rss_mb_all_processes']} MB all processes"
+            f"process, {worker['peak_rss_mb_all_processes']} MB all its processes together"
         )
 
 
@@ -370,9 +386,10 @@ def run_size(size: int, seed: int, repeat: int, worker_tasks: int) -> dict:
     ensure_leads(size, seed)
     print(f"Measuring at {size:,} leads ...", flush=True)
     measures, info = measure_pages(repeat)
+    print_table(size, measures, info)
     if worker_tasks:
         info["worker"] = measure_worker(worker_tasks)
-    print_table(size, measures, info)
+        print_worker(info["worker"])
     return {"leads": size, "measures": measures, "info": info}
 
 

@@ -4,5 +4,11 @@ from django.contrib import admin
 
 from refunds.models import RefundRequest
 
+
+class StockAdmin(admin.ModelAdmin):
+    # Django's own template: the project's override for this model is part of what is measured.
+    change_list_template = "admin/change_list.html"
+
+
 site = admin.AdminSite(name="stock_admin")
-site.register(RefundRequest, admin.ModelAdmin)
+site.register(RefundRequest, StockAdmin)

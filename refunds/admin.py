@@ -485,7 +485,8 @@ def _same_customer(request: RefundRequest) -> list[Lead]:
     if lead.customer_phone:
         match |= Q(customer_phone=lead.customer_phone)
     if lead.customer_email:
-        match |= Q(customer_email__iexact=lead.customer_email)
+        # Emails are stored lower-cased: an exact match uses the index (iexact would scan).
+        match |= Q(customer_email=lead.customer_email)
     if not match:
         return []
     return list(

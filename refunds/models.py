@@ -99,7 +99,11 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"], name="request_status_due"),
             models.Index(fields=["pro", "submitted_at"], name="request_pro_submitted"),
-            models.Index(fields=["submitted_at"], name="request_submitted"),
+            # Every column the queue's on-time statistics read: answered from the index alone.
+            models.Index(
+                fields=["submitted_at", "status", "decided_at", "due_at", "id"],
+                name="request_submitted_stats",
+            ),
             # The queue's default view: open work in due order, read from the index in order.
             models.Index(
                 fields=["due_at", "id"],
@@ -253,6 +257,13 @@ class Decision(models.Model):
     class Meta:
         ordering = ("decided_at", "id")
         get_latest_by = ("decided_at", "id")
+        indexes = [
+            models.Index(
+                fields=["request"],
+                name="decision_automatic",
+                condition=models.Q(kind="automatic"),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(outcome=Outcome.DENIED)

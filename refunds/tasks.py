@@ -40,3 +40,14 @@ def sweep_overdue() -> int:
 
 def compute_peer_stats() -> int:
     return services.compute_peer_stats()
+
+
+def prune_task_history(days: int = 14) -> int:
+    """Forget successful worker runs older than `days`; failures stay for support."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_q.models import Success
+
+    deleted, _ = Success.objects.filter(stopped__lt=timezone.now() - timedelta(days=days)).delete()
+    return deleted

@@ -52,7 +52,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='refundrequest',
-            index=models.Index(fields=['submitted_at'], name='request_submitted'),
+            index=models.Index(fields=['submitted_at', 'status', 'decided_at', 'due_at', 'id'], name='request_submitted_stats'),
+        ),
+        migrations.AddIndex(
+            model_name='decision',
+            index=models.Index(condition=models.Q(('kind', 'automatic')), fields=['request'], name='decision_automatic'),
         ),
         migrations.AddIndex(
             model_name='refundrequest',
