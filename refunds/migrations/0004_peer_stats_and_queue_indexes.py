@@ -5,26 +5,30 @@ from django.conf import settings
 from django.db import migrations, models
 from django.utils import timezone
 
-SCHEDULE = ("refunds: market peer statistics", "refunds.tasks.compute_peer_stats", 30)
+# name, task, every N minutes
+SCHEDULES = [
+    ("refunds: market peer statistics", "refunds.tasks.compute_peer_stats", 30),
+    ("refunds: prune worker history", "refunds.tasks.prune_task_history", 24 * 60),
+]
 
 
 def create_schedule(apps, schema_editor):
     Schedule = apps.get_model("django_q", "Schedule")
-    name, func, minutes = SCHEDULE
-    if not Schedule.objects.filter(name=name).exists():
-        Schedule.objects.create(
-            name=name,
-            func=func,
-            schedule_type="I",  # every N minutes
-            minutes=minutes,
-            repeats=-1,
-            next_run=timezone.now(),
-        )
+    for name, func, minutes in SCHEDULES:
+        if not Schedule.objects.filter(name=name).exists():
+            Schedule.objects.create(
+                name=name,
+                func=func,
+                schedule_type="I",  # every N minutes
+                minutes=minutes,
+                repeats=-1,
+                next_run=timezone.now(),
+            )
 
 
 def remove_schedule(apps, schema_editor):
-    apps.get_model("django_q", "Schedule").objects.filter(name=SCHEDULE[0]).delete()
-
+    names = [name for name, _, _ in SCHEDULES]
+    apps.get_model("django_q", "Schedule").objects.filter(name__in=names).delete()
 
 
 class Migration(migrations.Migration):

@@ -40,8 +40,9 @@ def test_the_migration_schedules_every_recurring_task(db):
         assert schedule.func == names[schedule.name]
         assert callable(pydoc.locate(schedule.func)), schedule.func
         assert (schedule.schedule_type, schedule.repeats) == (Schedule.MINUTES, -1)
-    peer_stats = Schedule.objects.get(name=peer_stats_migration.SCHEDULE[0])
-    assert peer_stats.func == "refunds.tasks.compute_peer_stats"
+    for name, func, _ in peer_stats_migration.SCHEDULES:
+        assert Schedule.objects.get(name=name).func == func
+        assert callable(pydoc.locate(func)), func
 
 
 def test_creating_the_schedules_again_changes_nothing(db):
@@ -49,7 +50,7 @@ def test_creating_the_schedules_again_changes_nothing(db):
     schedules_migration.create_schedules(apps, None)
     schedules_migration.create_schedules(apps, None)
     peer_stats_migration.create_schedule(apps, None)
-    assert Schedule.objects.filter(name__startswith="refunds: ").count() == 4
+    assert Schedule.objects.filter(name__startswith="refunds: ").count() == 5
     assert Schedule.objects.get(name="refunds: overdue sweep").minutes == 15
 
 
@@ -302,3 +303,25 @@ def test_overdue_reason_is_kept_in_the_sweep_email(alice, rita):
     tasks.sweep_overdue()
     assert "Spam, fraud or abuse" in mail.outbox[0].body
     assert "3 h overdue" in mail.outbox[0].body
+
+
+def test_old_successful_worker_runs_are_pruned_and_failures_kept(db):
+    from django_q.models import Failure, Success
+
+    old = timezone.now() - timedelta(days=20)
+    for name, model, stopped in (
+        ("old-ok", Success, old),
+        ("new-ok", Success, timezone.now()),
+        ("old-failed", Failure, old),
+    ):
+        model.objects.create(
+            id=name,
+            name=name,
+            func="refunds.tasks.email_notice",
+            started=stopped,
+            stopped=stopped,
+            success=model is Success,
+        )
+    assert tasks.prune_task_history() == 1
+    assert set(Success.objects.values_list("name", flat=True)) == {"new-ok"}
+    assert Failure.objects.filter(name="old-failed").exists()
