@@ -49,6 +49,21 @@ def env_decimal(name: str, default: str, minimum: Decimal = Decimal(0)) -> Decim
     return value
 
 
+def env_cache(name: str, default: str) -> dict:
+    """A cache from a URL: locmem://[name], db://table (createcachetable) or redis://host:port."""
+    raw = os.environ.get(name, default)
+    scheme, _, rest = raw.partition("://")
+    if scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": rest}
+    if scheme == "db" and rest:
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": rest}
+    if scheme in ("redis", "rediss"):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": raw}
+    raise ImproperlyConfigured(
+        f"{name} must be locmem://, db://<table> or redis://<host>:<port>, not {raw!r}"
+    )
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     raw = os.environ.get(name, default)
     return [item.strip() for item in raw.split(",") if item.strip()]

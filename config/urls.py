@@ -3,15 +3,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import views as account_views
+from accounts.forms import AdminLoginForm, LoginForm
 from integrations.api import api as integrations_api
 
 admin.site.site_header = "Lead refunds — back office"
 admin.site.site_title = "Lead refunds"
 admin.site.index_title = "Review and support"
+# Both sign-in pages count failures (accounts.forms.LoginThrottle).
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", account_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", integrations_api.urls),

@@ -4,6 +4,7 @@ rita and ralph review, sam and sue are support, root is a superuser."""
 import importlib
 
 import pytest
+from django.core.cache import cache
 
 from accounts.choices import Role
 from tests.factories import (
@@ -76,6 +77,12 @@ def client_for(client):
         return client
 
     return sign_in
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """The cache outlives a test (the sign-in throttle's counts are in it): start each empty."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,332 @@
+"""The site's locks: CSRF on every state-changing POST, a throttle on sign-in, production settings.
+
+The CSRF sweep posts to every URL of the project (the same list as the authorisation matrix,
+tests/guarantees/site.py) without a token, as every kind of visitor: each is refused before any
+view runs, and nothing changes. The API is the exception: it takes no cookies, only API keys.
+The production checks run manage.py in a separate process with production's environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.core.cache.backends import locmem
+from django.test import Client
+from django.urls import reverse
+
+from refunds.choices import Reason, Status
+from refunds.models import RefundRequest
+from tests.factories import LeadFactory
+from tests.guarantees.site import admin_pages, build_world
+
+pytestmark = pytest.mark.django_db
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def world(alice, bob, rita, ralph, sam, root, monkeypatch, django_capture_on_commit_callbacks):
+    return build_world(
+        alice, bob, rita, ralph, sam, root, monkeypatch, django_capture_on_commit_callbacks
+    )
+
+
+def snapshot() -> dict[str, list]:
+    """Every row of our apps' tables, to show nothing changed."""
+    rows = {}
+    for app in ("accounts", "leads", "refunds", "integrations"):
+        for model in apps.get_app_config(app).get_models():
+            rows[model._meta.label] = list(model.objects.order_by("pk").values())
+    return rows
+
+
+def csrf_client(user=None) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+# CSRF
+
+
+def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(world):
+    pages, objects, visitors = world
+    urls = [(name, url) for name, url in pages.items() if not name.startswith("api-v1:")]
+    urls += [(f"admin {model} {page}", url) for (model, page), url in admin_pages(objects).items()]
+    clients = {role: csrf_client(user) for role, user in visitors.items()}
+    before = snapshot()
+
+    for name, url in urls:
+        for role, client in clients.items():
+            response = client.post(url, {"transition": "approve", "reason": Reason.SPAM})
+            assert response.status_code == 403, (name, role, response.status_code)
+            assert b"CSRF verification failed" in response.content, (name, role)
+
+    assert snapshot() == before
+    # Nobody was signed out either: logout is a POST like the rest.
+    assert clients["owner"].get(reverse("messages")).status_code == 200
+    assert clients["root"].get(reverse("admin:index")).status_code == 200
+
+
+def test_the_same_posts_with_the_token_go_through(alice, rita):
+    lead = LeadFactory(pro=alice)
+    client = csrf_client(alice)
+    report = reverse("report", args=[lead.pk])
+    client.get(report)  # the form page sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    response = client.post(report, {"reason": Reason.SPAM, "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    request = RefundRequest.objects.get(lead=lead)
+
+    staff = csrf_client(rita)
+    page = reverse("admin:refunds_refundrequest_change", args=[request.pk])
+    staff.get(page)
+    token = staff.cookies["csrftoken"].value
+    response = staff.post(page, {"transition": "approve", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert request.status in (Status.REVIEWED, Status.CREDITED)
+
+
+def test_the_api_takes_no_cookies_so_needs_no_csrf_token(alice):
+    # A signed-in browser cannot be made to write through the API: it answers to keys only.
+    response = csrf_client(alice).put(
+        reverse("api-v1:put_lead", args=["mp-lead-1"]), "{}", content_type="application/json"
+    )
+    assert response.status_code == 401
+
+
+# The sign-in throttle
+
+
+def sign_in(client: Client, url: str, email: str, password: str, address: str = "10.0.0.1"):
+    return client.post(url, {"username": email, "password": password}, REMOTE_ADDR=address)
+
+
+def signed_in_as(client: Client) -> str | None:
+    return client.session.get("_auth_user_id")
+
+
+PAUSED = "Too many failed sign-in attempts for this email address."
+
+
+@pytest.mark.parametrize(
+    ("url", "who"), [("/login/", "alice"), ("/login/", "rita"), ("/admin/login/", "rita")]
+)
+def test_sign_in_pauses_after_repeated_failures_even_for_the_right_password(
+    client, url, who, request, password, settings
+):
+    user = request.getfixturevalue(who)
+    limit = settings.LOGIN_THROTTLE["FAILURES"]
+    for _ in range(limit):
+        response = sign_in(client, url, user.email, "wrong-password")
+        assert response.status_code == 200
+        assert PAUSED not in response.content.decode()
+
+    response = sign_in(client, url, user.email.upper(), password)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert PAUSED in html
+    assert f"paused for {settings.LOGIN_THROTTLE['MINUTES']} minutes" in html
+    assert signed_in_as(client) is None
+
+    # Keyed by login and address: the same person from elsewhere, or someone else, signs in.
+    other = Client()
+    assert sign_in(other, url, user.email, password, address="10.0.0.2").status_code == 302
+    assert signed_in_as(other) == str(user.pk)
+
+
+def test_the_pause_ends_after_its_minutes(client, alice, password, settings, monkeypatch):
+    for _ in range(settings.LOGIN_THROTTLE["FAILURES"]):
+        sign_in(client, "/login/", alice.email, "wrong-password")
+    assert PAUSED in sign_in(client, "/login/", alice.email, password).content.decode()
+
+    later = time.time() + settings.LOGIN_THROTTLE["MINUTES"] * 60 + 1
+    monkeypatch.setattr(locmem.time, "time", lambda: later)
+    assert sign_in(client, "/login/", alice.email, password).status_code == 302
+
+
+def test_a_successful_sign_in_forgets_earlier_failures(client, alice, password, settings):
+    limit = settings.LOGIN_THROTTLE["FAILURES"]
+    for _ in range(limit - 1):
+        sign_in(client, "/login/", alice.email, "wrong-password")
+    assert sign_in(client, "/login/", alice.email, password).status_code == 302
+    client.post(reverse("logout"))
+    for _ in range(limit - 1):
+        sign_in(client, "/login/", alice.email, "wrong-password")
+    assert sign_in(client, "/login/", alice.email, password).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "username", ["", "   ", "a" * 5000, "alice@example.test\x00", "<script>alert(1)</script>"]
+)
+def test_odd_logins_are_counted_and_answered_without_an_error(client, username, settings):
+    for _ in range(settings.LOGIN_THROTTLE["FAILURES"] + 1):
+        for url in ("/login/", "/admin/login/"):
+            response = sign_in(client, url, username, "x")
+            assert response.status_code == 200
+            assert "<script>alert(1)</script>" not in response.content.decode()
+
+
+# Production settings
+
+
+def production_env() -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DEBUG", "TESTING", "DJANGO_SETTINGS_MODULE"}
+        and not key.startswith(("SECURE_", "SESSION_", "CSRF_"))
+    }
+    env.update(
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="refunds.example.com",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        PYTHONPATH=str(BASE_DIR),
+    )
+    return env
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=BASE_DIR,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_under_production_settings():
+    result = run("manage.py", "check", "--deploy", "--fail-level", "DEBUG")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
+
+
+PROBE = """
+import json
+import django
+django.setup()
+from django.conf import settings
+from django.test import Client
+
+names = [
+    "DEBUG", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE",
+    "CSRF_COOKIE_SECURE", "CSRF_COOKIE_SAMESITE", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_CONTENT_TYPE_NOSNIFF", "X_FRAME_OPTIONS",
+    "SECURE_PROXY_SSL_HEADER",
+]
+client = Client(HTTP_HOST="refunds.example.com")
+plain = client.get("/api/v1/openapi.json")
+secure = client.get("/api/v1/openapi.json", secure=True)
+print(json.dumps({
+    "settings": {name: getattr(settings, name) for name in names},
+    "http": [plain.status_code, plain.get("Location")],
+    "https": [secure.status_code, {k: v for k, v in secure.headers.items()}],
+}))
+"""
+
+
+def test_production_settings_keep_sessions_and_cookies_on_https_only():
+    result = run("-c", PROBE)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["settings"] == {
+        "DEBUG": False,
+        "SESSION_COOKIE_SECURE": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "CSRF_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SAMESITE": "Lax",
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_HSTS_SECONDS": 3600,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_CONTENT_TYPE_NOSNIFF": True,
+        "X_FRAME_OPTIONS": "DENY",
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+    }
+    # Plain HTTP is sent to HTTPS; over HTTPS the browser is told to stay there.
+    assert seen["http"] == [301, "https://refunds.example.com/api/v1/openapi.json"]
+    status, headers = seen["https"]
+    assert status == 200
+    assert headers["Strict-Transport-Security"] == "max-age=3600; includeSubDomains"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = production_env()
+    del env["SECRET_KEY"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_a_malformed_cache_url_stops_the_start():
+    env = {**production_env(), "CACHE_URL": "memcached://somewhere"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "CACHE_URL must be locmem://, db://<table> or redis://<host>:<port>" in result.stderr
+
+
+def test_the_sign_in_throttle_uses_the_shared_cache_when_one_is_configured(tmp_path):
+    # Two processes, one database cache: failures counted by one pause the other.
+    probe = """
+import django
+django.setup()
+from django.core.management import call_command
+from accounts.forms import LoginThrottle
+call_command("createcachetable", verbosity=0)
+throttle = LoginThrottle(None, "alice@example.test")
+import sys
+if sys.argv[1] == "fail":
+    for _ in range(5):
+        throttle.failed()
+print("paused" if throttle.paused() else "open")
+"""
+    env = {
+        **production_env(),
+        "CACHE_URL": "db://login_throttle_cache",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'shared.sqlite3'}",
+    }
+
+    def process(arg: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", probe, arg],
+            cwd=BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert process("look") == "open"
+    assert process("fail") == "paused"
+    assert process("look") == "paused"
