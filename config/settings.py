@@ -181,7 +181,12 @@ Q_CLUSTER = {
     "max_attempts": env_int("Q_MAX_ATTEMPTS", 5, minimum=1),
     "catch_up": False,
     "sync": TESTING or env_bool("Q_SYNC", False),
-    "save_limit": 1000,
+    # Every run is kept (support reads failures and attempts in the admin). A positive limit
+    # would make the monitor lock and count the whole history after every task; old runs are
+    # pruned by a scheduled task instead (refunds.tasks.prune_task_history).
+    "save_limit": 0,
+    # Hand a worker several queued tasks per database round trip.
+    "bulk": env_int("Q_BULK", 10, minimum=1),
     "ack_failures": True,
 }
 if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
