@@ -56,11 +56,28 @@ def test_it_finds_a_ledger_entry_that_does_not_match(credited):
 
 
 def test_it_finds_a_state_the_event_log_does_not_explain(credited):
-    RefundEvent.objects.filter(request=credited, action="credit_posted").delete()
+    # Events cannot be removed (on PostgreSQL not even by a query), but one can be added.
+    RefundEvent.objects.create(
+        request=credited, action="withdraw", from_status="credited", to_status="withdrawn"
+    )
     out = StringIO()
     with pytest.raises(CommandError):
         call_command("audit_refunds", stdout=out)
-    assert "last event ends in reviewed, request is credited" in out.getvalue()
+    assert "last event ends in withdrawn, request is credited" in out.getvalue()
+
+
+def test_it_finds_a_step_no_transition_makes(credited):
+    # The chain holds together, but a credited request cannot be withdrawn.
+    RefundRequest.objects.filter(pk=credited.pk).update(status="withdrawn")
+    event = RefundEvent.objects.create(
+        request=credited, action="withdraw", from_status="credited", to_status="withdrawn"
+    )
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("audit_refunds", stdout=out)
+    assert f"event {event.pk} (withdraw) moves credited to withdrawn, which no transition does" in (
+        out.getvalue()
+    )
 
 
 def test_it_finds_an_approval_without_a_credit(alice, lead, rita):

@@ -11,10 +11,25 @@ from django.db.models import Prefetch
 from accounts.choices import LedgerKind
 from accounts.models import LedgerEntry
 from leads.choices import PaymentMethod
-from refunds.choices import CreditStatus, DisputeStatus, Outcome, Status
+from refunds.choices import OPEN_STATUSES, CreditStatus, DisputeStatus, Outcome, Status
 from refunds.models import RefundEvent, RefundRequest
 
 BATCH = 2000
+
+
+def allowed_steps() -> set[tuple[str, str]]:
+    """Every (from, to) step an event may record.
+
+    The state machine's transitions, the submission that creates a request, and notes that
+    leave an open request where it is (overdue).
+    """
+    steps = {(str(t.source), str(t.target)) for t in RefundRequest().get_all_status_transitions()}
+    steps.add(("", Status.SUBMITTED.value))
+    steps |= {(status.value, status.value) for status in OPEN_STATUSES}
+    return steps
+
+
+ALLOWED_STEPS = allowed_steps()
 
 
 def problems_of(request: RefundRequest) -> Iterator[str]:
@@ -35,6 +50,11 @@ def problems_of(request: RefundRequest) -> Iterator[str]:
         for event in events:
             if event.from_status != previous:
                 yield f"event {event.pk} starts from {event.from_status or '-'}, not {previous}"
+            if (event.from_status, event.to_status) not in ALLOWED_STEPS:
+                yield (
+                    f"event {event.pk} ({event.action}) moves {event.from_status or '-'} to "
+                    f"{event.to_status}, which no transition does"
+                )
             previous = event.to_status
 
     if status in (Status.SUBMITTED, Status.IN_REVIEW, Status.WITHDRAWN):
