@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from accounts.choices import LedgerKind, Role
 from accounts.models import LedgerEntry, Market, ProProfile, ServiceCategory, User
-from leads.choices import Channel, Outcome, PaymentMethod, Sender
-from leads.models import ContactAttempt, Lead, Message
+from leads import services as leads_services
+from leads.choices import Outcome, PaymentMethod, Sender
+from leads.models import Lead, Message
 from refunds import services
 from refunds.choices import Reason, Status
 
@@ -282,20 +283,16 @@ class Command(BaseCommand):
         return lead
 
     def _say(self, lead, sender, body, after) -> None:
+        """A line of the thread; the pro's go through the same service as the composer."""
         at = lead.received_at + after
-        Message.objects.create(lead=lead, sender=sender, body=body, sent_at=at)
         if sender == Sender.PRO:
-            ContactAttempt.objects.create(
-                lead=lead, channel=Channel.MESSAGE, outcome=Outcome.DELIVERED, attempted_at=at
-            )
+            leads_services.send_message(pro=lead.pro, lead=lead, body=body, now=at)
+        else:
+            Message.objects.create(lead=lead, sender=sender, body=body, sent_at=at)
 
     def _call(self, lead, outcome, after, note="") -> None:
-        ContactAttempt.objects.create(
-            lead=lead,
-            channel=Channel.PHONE,
-            outcome=outcome,
-            attempted_at=lead.received_at + after,
-            note=note,
+        leads_services.log_call(
+            pro=lead.pro, lead=lead, outcome=outcome, note=note, now=lead.received_at + after
         )
 
     def _threads(self, leads) -> None:
