@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from html import escape as escape_html
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -21,6 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import SafeData, SafeString
 from django_fsm import ConcurrentTransition
 
 from accounts.admin import ReadOnlyAdmin
@@ -60,6 +63,14 @@ SAME_CUSTOMER_SIZE = 20
 
 
 # Small presentation helpers, shared by the queue, the request page and the disputes queue
+
+
+def html(template: str, *args: Any) -> SafeString:
+    """format_html for the queue's cells: the same escaping, without the lazy-string wrappers
+    that made it the queue's largest single cost (about a dozen calls per row)."""
+    return SafeString(
+        template.format(*(a if isinstance(a, SafeData) else escape_html(str(a)) for a in args))
+    )
 
 
 def _duration(delta: timedelta) -> str:
@@ -108,7 +119,7 @@ def review_clock(request: RefundRequest, now: datetime) -> Clock | None:
 
 
 def status_badge(status: str, label: str) -> str:
-    return format_html(
+    return html(
         '<span class="rq-badge rq-badge--{}">{}</span>', STATUS_COLOURS[Status(status)], label
     )
 
@@ -653,6 +664,31 @@ class RequestPage:
 # The reviewers' queue
 
 
+class QueueChangeList(ChangeList):
+    """The queue loads only the columns its cells show: a row joins six tables, and building
+    every field of each (the lead's message text, the pro's whole profile) cost more than the
+    query itself."""
+
+    SHOWN = (
+        "status",
+        "reason",
+        "due_at",
+        "claimed_until",
+        "assessment",
+        "lead__customer_name",
+        "lead__category__name",
+        "pro__email",
+        "pro__first_name",
+        "pro__last_name",
+        "pro__pro_profile__business_name",
+        "pro__pro_profile__market__name",
+        "claimed_by__email",
+    )
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
+        return super().get_queryset(request, exclude_parameters).only(*self.SHOWN)
+
+
 @admin.register(RefundRequest)
 class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
     list_display = (
@@ -695,10 +731,13 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(DECIDE_PERMISSION)
 
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return QueueChangeList
+
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         extra_context = {
             **(extra_context or {}),
-            "queue_stats": services.queue_stats(),
+            "queue_stats": services.queue_stats(cached=True),
             "title": "Refund requests to review",
             # The queue needs every column; the breadcrumbs lead everywhere else.
             "is_nav_sidebar_enabled": False,
@@ -709,15 +748,15 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
     def time_left(self, obj: RefundRequest) -> str:
         clock = review_clock(obj, timezone.now())
         if clock is None:
-            return format_html('<span class="rq-muted">{}</span>', "decided")
-        return format_html('<span class="rq-chip rq-chip--{}">{}</span>', clock.level, clock.text)
+            return html('<span class="rq-muted">{}</span>', "decided")
+        return html('<span class="rq-chip rq-chip--{}">{}</span>', clock.level, clock.text)
 
     @admin.display(description="State", ordering="status")
     def state(self, obj: RefundRequest) -> str:
         badge = status_badge(obj.status, obj.get_status_display())
         if not _live_claim(obj, timezone.now()):
             return badge
-        return format_html(
+        return html(
             '{}<br><span class="rq-claim" title="Claimed until {}">{}</span>',
             badge,
             obj.claimed_until.strftime("%H:%M"),
@@ -726,13 +765,13 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
 
     @admin.display(description="Reason", ordering="reason")
     def reason_short(self, obj: RefundRequest) -> str:
-        return format_html(
+        return html(
             '<span title="{}">{}</span>', obj.get_reason_display(), REASON_SHORT[obj.reason]
         )
 
     @admin.display(description="Request", ordering="lead__customer_name")
     def customer(self, obj: RefundRequest) -> str:
-        return format_html(
+        return html(
             '{}<br><span class="rq-muted">#{} · {}</span>',
             obj.lead.customer_name,
             obj.pk,
@@ -742,7 +781,7 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
     @admin.display(description="Pro · market", ordering="pro__pro_profile__business_name")
     def pro_name(self, obj: RefundRequest) -> str:
         profile = getattr(obj.pro, "pro_profile", None)
-        return format_html(
+        return html(
             '{}<br><span class="rq-muted">{}</span>',
             obj.pro.display_name,
             profile.market if profile else "no market",
@@ -755,7 +794,7 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
     @admin.display(description="Contact effort")
     def contact_effort(self, obj: RefundRequest) -> str:
         text, level, missing = contact_effort_verdict(obj.assessment)
-        return format_html(
+        return html(
             '<span class="rq-text--{}" title="{}">{}</span>', level, " ".join(missing), text
         )
 
@@ -766,7 +805,7 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
         if not peers:
             return "—"
         limit = _percent(peers.get("threshold")) if peers.get("comparable") else "—"
-        return format_html(
+        return html(
             '<span class="rq-text--{}" title="{}">{} / {}</span>',
             level,
             peers.get("why", text),

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Min, Q, QuerySet
@@ -886,31 +887,30 @@ def _overdue_digest(requests: list[RefundRequest], now: datetime) -> tuple[str, 
     return subject, body
 
 
-def queue_stats(*, now: datetime | None = None) -> dict:
+# The share decided in time covers a month of requests; reviewers reload the queue all day, so
+# it is counted at most once a minute. The open and overdue counts are always live.
+PROMISE_STATS_CACHE_KEY = "refunds:queue-promise-stats"
+PROMISE_STATS_SECONDS = 60
+
+
+def queue_stats(*, now: datetime | None = None, cached: bool = False) -> dict:
     """The queue's health: open and overdue counts, and the share decided in time.
 
     "In time" means by the request's due time (REVIEW_HOURS after submission), over requests
     submitted in the last 7 and 30 days whose outcome is known (decided, or already past due).
     Withdrawn and automatically denied requests never reach a reviewer and are left out.
+    With cached=True the shares may be up to PROMISE_STATS_SECONDS old.
     """
     now = now or timezone.now()
-    week, month = now - timedelta(days=7), now - timedelta(days=30)
     open_work = RefundRequest.objects.filter(status__in=OPEN_STATUSES).aggregate(
         open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now))
     )
-    settled = Q(decided_at__isnull=False) | Q(due_at__lte=now)
-    in_time = Q(decided_at__lte=F("due_at"))
-    counts = (
-        RefundRequest.objects.filter(settled, submitted_at__gte=month)
-        .exclude(status=Status.WITHDRAWN)
-        .exclude(decisions__kind=DecisionKind.AUTOMATIC)
-        .aggregate(
-            week=Count("id", filter=Q(submitted_at__gte=week)),
-            week_in_time=Count("id", filter=Q(submitted_at__gte=week) & in_time),
-            month=Count("id"),
-            month_in_time=Count("id", filter=in_time),
+    if cached:
+        counts = cache.get_or_set(
+            PROMISE_STATS_CACHE_KEY, lambda: _promise_counts(now), PROMISE_STATS_SECONDS
         )
-    )
+    else:
+        counts = _promise_counts(now)
 
     def share(part: int, whole: int) -> float | None:
         return part / whole if whole else None
@@ -930,3 +930,20 @@ def queue_stats(*, now: datetime | None = None) -> dict:
             "share": share(counts["month_in_time"], counts["month"]),
         },
     }
+
+
+def _promise_counts(now: datetime) -> dict:
+    week, month = now - timedelta(days=7), now - timedelta(days=30)
+    settled = Q(decided_at__isnull=False) | Q(due_at__lte=now)
+    in_time = Q(decided_at__lte=F("due_at"))
+    return (
+        RefundRequest.objects.filter(settled, submitted_at__gte=month)
+        .exclude(status=Status.WITHDRAWN)
+        .exclude(decisions__kind=DecisionKind.AUTOMATIC)
+        .aggregate(
+            week=Count("id", filter=Q(submitted_at__gte=week)),
+            week_in_time=Count("id", filter=Q(submitted_at__gte=week) & in_time),
+            month=Count("id"),
+            month_in_time=Count("id", filter=in_time),
+        )
+    )
