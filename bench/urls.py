@@ -1,8 +1,12 @@
-"""The project's URLs plus the stock admin, for the benchmark only."""
+"""The project's URLs plus the baseline admins, for the benchmark only."""
 
 from django.urls import path
 
-from bench.stock_admin import site
+from bench.stock_admin import bare_site, stock_site
 from config.urls import urlpatterns as project_urlpatterns
 
-urlpatterns = [path("stock-admin/", site.urls), *project_urlpatterns]
+urlpatterns = [
+    path("stock-admin/", stock_site.urls),
+    path("bare-admin/", bare_site.urls),
+    *project_urlpatterns,
+]

@@ -110,6 +110,19 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
                 name="request_open_due",
                 condition=models.Q(status__in=["submitted", "in_review"]),
             ),
+            # The queue filtered by reason: open work of that reason in due order, however many
+            # decided requests pile up behind it.
+            models.Index(
+                fields=["reason", "due_at", "id"],
+                name="request_open_reason_due",
+                condition=models.Q(status__in=["submitted", "in_review"]),
+            ),
+            # The queue filtered by market: the market's pros, then each one's open requests.
+            models.Index(
+                fields=["pro", "reason"],
+                name="request_open_pro_reason",
+                condition=models.Q(status__in=["submitted", "in_review"]),
+            ),
         ]
         permissions = [
             ("decide_refundrequest", "Can approve or deny refund requests"),

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import Market
@@ -12,9 +13,11 @@ from tests.factories import LeadFactory, ProFactory, ProProfileFactory, RefundRe
 from tests.refunds.staff_flows import submitted
 
 QUEUE = "/admin/refunds/refundrequest/"
-# Session, user, permissions (2), the user's roles, queue statistics (2), markets for the
-# filter, the count and the page. A new per-row query makes the 30-request run fail.
-QUEUE_QUERIES = 10
+# Session, user, permissions (2), the open and overdue counts, markets for the filter, the
+# count, the page and who holds the claims shown (the month's on-time shares are counted at
+# most once a minute, on the first visit here). A new per-row query makes the 30-request run
+# fail.
+QUEUE_QUERIES = 9
 
 
 def _rows(response) -> list[int]:
@@ -172,3 +175,22 @@ def test_the_queue_costs_the_same_queries_for_any_number_of_requests(
     with django_assert_max_num_queries(QUEUE_QUERIES):
         response = client.get(QUEUE)
     assert len(response.context["cl"].result_list) == size
+
+
+def test_the_on_time_shares_are_counted_once_a_minute_and_the_overdue_count_is_live(
+    client_for, alice, rita
+):
+    late = timezone.now() - timedelta(hours=30)
+    RefundRequestFactory(lead__pro=alice, submitted_at=late)
+    client = client_for(rita)
+    html = client.get(QUEUE).text
+    assert "1 request overdue" in html
+    assert "(0 of 1)" in html
+
+    RefundRequestFactory(lead__pro=alice, submitted_at=late)
+    html = client.get(QUEUE).text
+    assert "2 requests overdue" in html  # live
+    assert "(0 of 1)" in html  # the shares wait for the minute to pass
+
+    cache.delete(services.PROMISE_STATS_CACHE_KEY)  # the minute has passed
+    assert "(0 of 2)" in client.get(QUEUE).text

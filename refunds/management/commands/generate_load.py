@@ -275,6 +275,9 @@ class Writer:
                     f"(SELECT COALESCE(MAX(id), 1) FROM {connection.ops.quote_name(table)}))",
                     [table],
                 )
+            # Fresh statistics for the small tables too (users, profiles, markets): without
+            # them the planner guesses, and autovacuum may be off or minutes away.
+            cursor.execute("ANALYZE")
 
 
 class Command(BaseCommand):
