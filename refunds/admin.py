@@ -1073,6 +1073,7 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
     )
     list_filter = (StuckCreditFilter, "status", "method")
     list_select_related = ("request__lead__category", "request__pro__pro_profile")
+    actions = ("retry_payment",)
     search_fields = ("request__pro__email", "request__lead__customer_name", "gateway_reference")
     readonly_fields = (
         "request",
@@ -1091,6 +1092,27 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
     @admin.display(description="Pro")
     def pro(self, obj: Credit) -> str:
         return obj.request.pro.display_name
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(services.RETRY_CREDIT_PERMISSION)
+
+    @admin.action(description="Send to the payment provider again", permissions=["retry"])
+    def retry_payment(self, request: HttpRequest, queryset: QuerySet) -> None:
+        sent = []
+        for credit_id in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                services.retry_credit(agent=request.user, credit_id=credit_id)
+            except services.RefundError as refusal:
+                messages.error(request, f"Credit #{credit_id} not sent: {refusal}")
+            else:
+                sent.append(credit_id)
+        if sent:
+            messages.success(
+                request,
+                f"Sent {len(sent)} credit{'s' if len(sent) != 1 else ''} to the payment provider "
+                "again: " + ", ".join(f"#{pk}" for pk in sent) + ". The worker posts them and "
+                "tells the pros.",
+            )
 
     @admin.display(description="Last error")
     def error(self, obj: Credit) -> str:

@@ -360,6 +360,9 @@ class Credit(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="credit_amount_positive"),
         ]
+        permissions = [
+            ("retry_credit", "Can send a stuck credit to the payment provider again"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount} to {self.get_method_display()} ({self.get_status_display()})"

@@ -773,6 +773,38 @@ def stuck_credits() -> QuerySet[Credit]:
     )
 
 
+RETRY_CREDIT_PERMISSION = "refunds.retry_credit"
+
+
+def retry_credit(*, agent: User, credit_id: int, now: datetime | None = None) -> Credit:
+    """Send a credit the worker gave up on (stuck_credits) to the payment provider again.
+
+    For support, once the cause is fixed (the provider is back, the card was updated). The
+    attempts start again from zero, so the worker retries it as it did at first; the event log
+    keeps how many tries had failed and the last error. The provider's idempotency key is the
+    request, so an earlier try that did reach the provider is not paid a second time.
+    """
+    now = now or timezone.now()
+    _require(agent.has_perm(RETRY_CREDIT_PERMISSION), "You do not have permission to do that.")
+    with transaction.atomic():
+        credit = Credit.objects.select_for_update().filter(pk=credit_id).first()
+        _require(credit is not None, "There is no such credit.")
+        _require(credit.status != CreditStatus.POSTED, "This credit has already been paid.")
+        _require(
+            credit.attempts >= settings.CREDIT_MAX_ATTEMPTS,
+            "This credit is still being retried automatically.",
+        )
+        request = _lock(credit.request_id)
+        failed, credit.attempts = credit.attempts, 0
+        credit.save(update_fields=("attempts",))
+        note = f"Sent to the payment provider again after {failed} failed attempts."
+        if credit.last_error:
+            note += f" Last error: {credit.last_error}"
+        _record(request, agent, "credit_retried", request.status, note[:MAX_NOTE_LENGTH], at=now)
+        transaction.on_commit(lambda: enqueue("refunds.tasks.post_credit", credit.pk))
+    return credit
+
+
 def resume_stuck(*, now: datetime | None = None, older_than: timedelta = STUCK_AFTER) -> dict:
     """Queue again the side effects of decisions that should have finished by now.
 

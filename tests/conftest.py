@@ -102,3 +102,5 @@ def migration_data(request):
 
     migration = importlib.import_module("refunds.migrations.0002_roles_and_denial_templates")
     migration.create_roles_and_templates(apps, None)
+    later = importlib.import_module("refunds.migrations.0008_support_retries_credits")
+    later.grant_retry_to_support(apps, None)

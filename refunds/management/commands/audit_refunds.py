@@ -21,7 +21,8 @@ def allowed_steps() -> set[tuple[str, str]]:
     """Every (from, to) step an event may record.
 
     The state machine's transitions, the submission that creates a request, and notes that
-    leave an open request where it is (overdue).
+    leave an open request where it is (overdue). Support sending a stuck credit again is the one
+    other step (RETRY_STEP): the request stays reviewed until the credit is posted.
     """
     steps = {(str(t.source), str(t.target)) for t in RefundRequest().get_all_status_transitions()}
     steps.add(("", Status.SUBMITTED.value))
@@ -30,6 +31,7 @@ def allowed_steps() -> set[tuple[str, str]]:
 
 
 ALLOWED_STEPS = allowed_steps()
+RETRY_STEP = ("credit_retried", Status.REVIEWED.value, Status.REVIEWED.value)
 
 
 def problems_of(request: RefundRequest) -> Iterator[str]:
@@ -50,7 +52,8 @@ def problems_of(request: RefundRequest) -> Iterator[str]:
         for event in events:
             if event.from_status != previous:
                 yield f"event {event.pk} starts from {event.from_status or '-'}, not {previous}"
-            if (event.from_status, event.to_status) not in ALLOWED_STEPS:
+            step = (event.from_status, event.to_status)
+            if step not in ALLOWED_STEPS and (event.action, *step) != RETRY_STEP:
                 yield (
                     f"event {event.pk} ({event.action}) moves {event.from_status or '-'} to "
                     f"{event.to_status}, which no transition does"
