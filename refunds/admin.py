@@ -681,7 +681,7 @@ class QueueChangeList(ChangeList):
         "pro__first_name",
         "pro__last_name",
         "pro__pro_profile__business_name",
-        "pro__pro_profile__market__name",
+        "market__name",
         "claimed_by",
     )
 
@@ -709,11 +709,11 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
     list_filter = (
         StateFilter,
         "reason",
-        ("pro__pro_profile__market", MarketFilter),
+        ("market", MarketFilter),
         OverdueFilter,
         ClaimFilter,
     )
-    list_select_related = ("lead__category", "pro__pro_profile__market")
+    list_select_related = ("lead__category", "pro__pro_profile", "market")
     search_fields = (
         "lead__customer_name",
         "lead__customer_email",
@@ -785,11 +785,10 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
 
     @admin.display(description="Pro · market", ordering="pro__pro_profile__business_name")
     def pro_name(self, obj: RefundRequest) -> str:
-        profile = getattr(obj.pro, "pro_profile", None)
         return html(
             '{}<br><span class="rq-muted">{}</span>',
             obj.pro.display_name,
-            profile.market if profile else "no market",
+            obj.market or "no market",
         )
 
     @admin.display(description="Lead age")

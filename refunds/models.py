@@ -41,6 +41,16 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
         on_delete=models.PROTECT,
         related_name="refund_requests",
     )
+    # The pro's market when they reported: the market their refund rate was compared with, and
+    # the one reviewers filter the queue by (kept here so that filter reads one index).
+    market = models.ForeignKey(
+        "accounts.Market",
+        verbose_name="market",
+        on_delete=models.PROTECT,
+        related_name="refund_requests",
+        null=True,
+        blank=True,
+    )
     reason = models.CharField(
         verbose_name="reason",
         max_length=30,
@@ -117,10 +127,10 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
                 name="request_open_reason_due",
                 condition=models.Q(status__in=["submitted", "in_review"]),
             ),
-            # The queue filtered by market: the market's pros, then each one's open requests.
+            # The queue filtered by market (and reason): that market's open work in due order.
             models.Index(
-                fields=["pro", "reason"],
-                name="request_open_pro_reason",
+                fields=["market", "reason", "due_at", "id"],
+                name="request_open_market_due",
                 condition=models.Q(status__in=["submitted", "in_review"]),
             ),
         ]

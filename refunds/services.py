@@ -251,9 +251,11 @@ def submit_report(
                     f"leads can be reported for {p.report_window_days} days after you receive them."
                 )
             assessment = assess_lead(lead, reason, now)
+            profile = getattr(lead.pro, "pro_profile", None)  # loaded by the assessment
             request = RefundRequest.objects.create(
                 lead=lead,
                 pro=pro,
+                market_id=profile.market_id if profile else None,
                 reason=reason,
                 details=details.strip(),
                 submitted_at=now,

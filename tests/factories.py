@@ -128,6 +128,9 @@ class RefundRequestFactory(factory.django.DjangoModelFactory):
 
     lead = factory.SubFactory(LeadFactory)
     pro = factory.LazyAttribute(lambda o: o.lead.pro)
+    market = factory.LazyAttribute(
+        lambda o: o.pro.pro_profile.market if hasattr(o.pro, "pro_profile") else None
+    )
     reason = Reason.WRONG_JOB
     details = "They wanted a roof repaired; I only do plumbing."
     submitted_at = factory.LazyFunction(timezone.now)

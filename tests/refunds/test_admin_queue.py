@@ -116,9 +116,7 @@ def test_it_filters_by_market_and_reason(client_for, alice, rita):
     there = RefundRequestFactory(lead__pro=far, reason=Reason.SPAM)
     RefundRequestFactory(lead__pro=alice)
     client = client_for(rita)
-    assert _rows(client.get(QUEUE, {"pro__pro_profile__market__id__exact": dallas.pk})) == [
-        there.pk
-    ]
+    assert _rows(client.get(QUEUE, {"market__id__exact": dallas.pk})) == [there.pk]
     assert _rows(client.get(QUEUE, {"reason__exact": Reason.SPAM})) == [there.pk]
 
 
@@ -194,3 +192,15 @@ def test_the_on_time_shares_are_counted_once_a_minute_and_the_overdue_count_is_l
 
     cache.delete(services.PROMISE_STATS_CACHE_KEY)  # the minute has passed
     assert "(0 of 2)" in client.get(QUEUE).text
+
+
+def test_a_request_stays_in_the_market_it_was_reported_from(client_for, alice, rita):
+    lead = LeadFactory(pro=alice)
+    request = services.submit_report(pro=alice, lead_id=lead.pk, reason=Reason.WRONG_JOB)
+    reported_from = alice.pro_profile.market
+    assert request.market == reported_from
+    alice.pro_profile.market = Market.objects.create(name="Tucson, AZ")
+    alice.pro_profile.save()
+    client = client_for(rita)
+    assert _rows(client.get(QUEUE, {"market__id__exact": reported_from.pk})) == [request.pk]
+    assert str(reported_from) in client.get(QUEUE).text

@@ -365,6 +365,7 @@ class Command(BaseCommand):
             users.append(self._user(uid, f"reviewer{i}-{tag}@load.test", staff=True))
             groups.append({"id": None, "user_id": uid, "group_id": reviewer_group})
         self.pros: list[tuple[int, int, float]] = []  # (user id, market id, report rate)
+        self.market_of: dict[int, int] = {}
         for i in range(n_pros):
             uid = w.new_id(User)
             market = self.markets[i % len(self.markets)]
@@ -374,6 +375,7 @@ class Command(BaseCommand):
                 else (REPORT_RATE - HIGH_RATE_SHARE * HIGH_RATE) / (1 - HIGH_RATE_SHARE)
             )
             self.pros.append((uid, market, rate))
+            self.market_of[uid] = market
             users.append(self._user(uid, f"pro{i}-{tag}@load.test"))
             groups.append({"user_id": uid, "group_id": pro_group})
             pid = w.new_id(ProProfile)
@@ -615,6 +617,7 @@ class Command(BaseCommand):
                 "id": rid,
                 "lead_id": lid,
                 "pro_id": pro,
+                "market_id": self.market_of[pro],
                 "reason": reason,
                 "details": "The customer asked for something else.",
                 "status": status,
