@@ -90,17 +90,31 @@ class Failure(Exception):
 
 
 def timed(func, repeat: int, warmup: int = 2) -> dict:
-    """Run func warmup + repeat times; time each run and count the queries of the last."""
+    """Run func warmup + repeat times; time each run and count the queries of each."""
+    return timed_together({"it": func}, repeat, warmup)["it"]
+
+
+def timed_together(funcs: dict, repeat: int, warmup: int = 2) -> dict[str, dict]:
+    """Time several measures in turns (one run of each per round) rather than one after the
+    other, so that a moment when the machine is busy slows all of them alike instead of
+    skewing one measure's median."""
     for _ in range(warmup):
-        func()
-    times = []
-    counts = set()
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
+        for func in funcs.values():
             func()
-            times.append((time.perf_counter() - started) * 1000)
-        counts.add(len(queries))
+    times: dict[str, list[float]] = {name: [] for name in funcs}
+    counts: dict[str, set[int]] = {name: set() for name in funcs}
+    for _ in range(repeat):
+        for name, func in funcs.items():
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                func()
+                times[name].append((time.perf_counter() - started) * 1000)
+            counts[name].add(len(queries))
+    return {name: _summary(times[name], counts[name]) for name in funcs}
+
+
+def _summary(times: list[float], counts: set[int]) -> dict:
+    repeat = len(times)
     ordered = sorted(times)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return {
@@ -188,18 +202,11 @@ def measure_pages(repeat: int) -> tuple[dict, dict]:
     reviewer = Client()
     reviewer.force_login(s["reviewer"])
     queue = "/admin/refunds/refundrequest/"
-    print("  queue ...", flush=True)
-    out["queue"] = timed(get_ok(reviewer, queue), repeat)
     filtered = f"{queue}?reason={Reason.WRONG_JOB.value}&market__id__exact={s['market']}"
-    out["queue_filtered"] = timed(get_ok(reviewer, filtered), repeat)
-    print("  request_page ...", flush=True)
-    out["request_page"] = timed(get_ok(reviewer, f"{queue}{s['request'].pk}/change/"), repeat)
-
     pro = Client()
     pro.force_login(s["big_pro"])
-    print("  pro_messages ...", flush=True)
-    out["pro_messages"] = timed(get_ok(pro, "/messages/"), repeat)
-
+    stock = Client()
+    stock.force_login(s["superuser"])
     leads = iter(reportable_leads(s["big_pro"], repeat + 2) * 3)
 
     def submit():
@@ -215,15 +222,19 @@ def measure_pages(repeat: int) -> tuple[dict, dict]:
                 raise Failure("report submission stored no request")
             transaction.set_rollback(True)
 
-    print("  report_submit ...", flush=True)
-    out["report_submit"] = timed(submit, repeat)
-
-    stock = Client()
-    stock.force_login(s["superuser"])
-    print("  stock_queue ...", flush=True)
-    out["stock_queue"] = timed(get_ok(stock, "/stock-admin/refunds/refundrequest/"), repeat)
-    print("  bare_list ...", flush=True)
-    out["bare_list"] = timed(get_ok(stock, "/bare-admin/refunds/refundrequest/"), repeat)
+    print("  pages, in turns ...", flush=True)
+    out |= timed_together(
+        {
+            "queue": get_ok(reviewer, queue),
+            "queue_filtered": get_ok(reviewer, filtered),
+            "request_page": get_ok(reviewer, f"{queue}{s['request'].pk}/change/"),
+            "pro_messages": get_ok(pro, "/messages/"),
+            "report_submit": submit,
+            "stock_queue": get_ok(stock, "/stock-admin/refunds/refundrequest/"),
+            "bare_list": get_ok(stock, "/bare-admin/refunds/refundrequest/"),
+        },
+        repeat,
+    )
 
     info = {
         "thread_length": s["thread_length"],
