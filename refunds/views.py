@@ -19,6 +19,7 @@ from refunds.models import Credit, RefundRequest
 
 INBOX_PER_PAGE = 20
 LEDGER_PER_PAGE = 25
+REFUNDS_PER_PAGE = 20
 
 
 def _get_own_request(request: HttpRequest, request_id: int) -> RefundRequest:
@@ -243,7 +244,9 @@ def credits(request: HttpRequest) -> HttpResponse:
         {
             "nav_section": "credits",
             "balance": user.balance(),
-            "refunds": refunds,
+            "refunds": Paginator(refunds, REFUNDS_PER_PAGE).get_page(
+                request.GET.get("refunds_page")
+            ),
             "ledger": Paginator(ledger, LEDGER_PER_PAGE).get_page(request.GET.get("page")),
         },
     )

@@ -104,3 +104,28 @@ def test_its_query_count_does_not_grow_with_history(
     with django_assert_max_num_queries(len(few)):
         response = client.get(URL)
     assert len(response.context["refunds"]) == 9
+
+
+def test_a_long_refund_history_is_paged(
+    client_for, alice, rita, django_capture_on_commit_callbacks
+):
+    names = [f"Customer {i:02d}" for i in range(23)]
+    for name in names:
+        approve(
+            LeadFactory(pro=alice, customer_name=name), rita, django_capture_on_commit_callbacks
+        )
+    client = client_for(alice)
+
+    first = client.get(URL)
+    assert len(first.context["refunds"]) == 20
+    assert 'href="?refunds_page=2"' in first.text
+    assert "Page 1 of 2" in first.text
+
+    second = client.get(URL, {"refunds_page": 2})
+    assert len(second.context["refunds"]) == 3
+    shown = {credit.request.lead.customer_name for credit in second.context["refunds"]}
+    assert shown == set(names[:3])  # the oldest come last
+
+    # A page that does not exist shows the nearest one rather than an error.
+    for bad in ["x", "999", "-1"]:
+        assert client.get(URL, {"refunds_page": bad}).status_code == 200
