@@ -297,6 +297,7 @@ def measure_worker(tasks_wanted: int) -> dict:
     )
     peaks: dict[int, int] = {}
     peak_together = 0
+    peak_unique = 0
     deadline = started + 600
     try:
         while time.monotonic() < deadline:
@@ -305,6 +306,9 @@ def measure_worker(tasks_wanted: int) -> dict:
                 peaks[pid] = max(peaks.get(pid, 0), rss_kb(pid, "VmHWM"))
             # Workers are recycled: what counts is the memory of the processes alive together.
             peak_together = max(peak_together, sum(rss_kb(pid, "VmRSS") for pid in pids))
+            # The processes are forked from one parent and share much of it: RSS counts shared
+            # pages once per process, PSS divides them between the processes that share them.
+            peak_unique = max(peak_unique, sum(pss_kb(pid) for pid in pids))
             done = not RefundRequest.objects.filter(pk__in=ids, status="reviewed").exists()
             if done and OrmQ.objects.count() == 0:
                 break
@@ -325,6 +329,7 @@ def measure_worker(tasks_wanted: int) -> dict:
         "seconds": round(elapsed, 1),
         "peak_rss_mb_per_process": round(max(peaks.values(), default=0) / 1024, 1),
         "peak_rss_mb_all_processes": round(peak_together / 1024, 1),
+        "peak_pss_mb_all_processes": round(peak_unique / 1024, 1),
     }
 
 
@@ -341,6 +346,17 @@ def children(pid: int) -> list[int]:
             found.append(int(entry.name))
             found.extend(children(int(entry.name)))
     return found
+
+
+def pss_kb(pid: int) -> int:
+    """A process's proportional share of memory, shared pages split between their users."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def rss_kb(pid: int, field: str) -> int:
@@ -392,7 +408,8 @@ def print_worker(worker: dict) -> None:
         print(
             f"worker: {worker['tasks']:,} tasks ({worker['credited']:,} credits posted) in "
             f"{worker['seconds']}s, peak RSS {worker['peak_rss_mb_per_process']} MB per "
-            f"process, {worker['peak_rss_mb_all_processes']} MB all its processes together"
+            f"process; all its processes together: {worker['peak_rss_mb_all_processes']} MB "
+            f"RSS, {worker['peak_pss_mb_all_processes']} MB PSS (shared pages counted once)"
         )
 
 
