@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +15,13 @@ from leads.choices import Channel, Outcome
 from refunds import services
 from refunds.choices import REASON_HELP, Reason, Status
 from refunds.models import RefundEvent, RefundRequest
-from tests.factories import ContactAttemptFactory, LeadFactory, ProFactory, RefundRequestFactory
+from tests.factories import (
+    ContactAttemptFactory,
+    LeadFactory,
+    MessageFactory,
+    ProFactory,
+    RefundRequestFactory,
+)
 
 
 def url(lead):
@@ -297,3 +305,34 @@ def test_any_details_are_stored_as_written_or_refused_whole(client_for, alice, r
 @pytest.mark.parametrize("method", ["put", "delete"])
 def test_it_rejects_other_methods(client_for, lead, method):
     assert getattr(client_for(lead.pro), method)(url(lead)).status_code == 405
+
+
+def test_a_submission_through_the_page_costs_the_same_queries_as_the_data_grows(
+    client_for, alice, django_assert_max_num_queries
+):
+    """Measure 4 of the benchmarks: the pro's history, the thread and the market do not add
+    queries (the SQL is printed when this fails)."""
+    client = client_for(alice)
+
+    def report(lead):
+        return client.post(url(lead), {"reason": Reason.WRONG_JOB, "details": "Not my trade."})
+
+    first = LeadFactory(pro=alice)
+    client.get(url(first))  # the session settles on the first visit
+    with CaptureQueriesContext(connection) as few:
+        assert report(first).status_code == 302
+
+    for _ in range(30):
+        LeadFactory(pro=alice)
+    for _ in range(10):
+        peer = ProFactory(profile__market=alice.pro_profile.market)
+        RefundRequestFactory(lead=LeadFactory(pro=peer))
+    services.compute_peer_stats()
+    busy = LeadFactory(pro=alice)
+    for _ in range(40):
+        MessageFactory(lead=busy)
+    for channel in (Channel.PHONE, Channel.MESSAGE, Channel.PHONE):
+        ContactAttemptFactory(lead=busy, channel=channel)
+    with django_assert_max_num_queries(len(few)):
+        assert report(busy).status_code == 302
+    assert RefundRequest.objects.filter(lead=busy).exists()
