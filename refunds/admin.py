@@ -1067,8 +1067,7 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
         "attempts",
         "error",
         "gateway_reference",
-        "expected_on",
-        "posted_at",
+        "when",
     )
     list_filter = (StuckCreditFilter, "status", "method")
     list_select_related = ("request__lead__category", "request__pro__pro_profile")
@@ -1092,6 +1091,15 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
     def pro(self, obj: Credit) -> str:
         return obj.request.pro.display_name
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        extra_context = {
+            **(extra_context or {}),
+            "title": "Credits",
+            # Every column is needed to judge a stuck credit; the breadcrumbs lead elsewhere.
+            "is_nav_sidebar_enabled": False,
+        }
+        return super().changelist_view(request, extra_context)
+
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(services.RETRY_CREDIT_PERMISSION)
 
@@ -1112,6 +1120,15 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
                 "again: " + ", ".join(f"#{pk}" for pk in sent) + ". The worker posts them and "
                 "tells the pros.",
             )
+
+    @admin.display(description="Paid", ordering="posted_at")
+    def when(self, obj: Credit) -> str:
+        if obj.posted_at is None:
+            return "—"
+        posted = f"{timezone.localtime(obj.posted_at):%b %-d, %Y}"
+        if obj.expected_on:
+            return f"{posted}, on the card by {obj.expected_on:%b %-d}"
+        return posted
 
     @admin.display(description="Last error")
     def error(self, obj: Credit) -> str:
