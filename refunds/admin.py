@@ -19,6 +19,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -385,9 +386,10 @@ def _checklist(request: RefundRequest) -> list[dict]:
     peers = a.get("peers", {})
     rate_text, rate_level = refund_rate_verdict(a)
     if peers.get("comparable"):
+        requests, leads = peers.get("pro_requests"), peers.get("pro_leads")
         peer_detail = (
-            f"{peers.get('pro_requests')} requests on {peers.get('pro_leads')} leads; market of "
-            f"{peers.get('peers')} pros: median {_percent(peers.get('market_median'))}, "
+            f"{requests} request{pluralize(requests)} on {leads} lead{pluralize(leads)}; "
+            f"market of {peers.get('peers')} pros: median {_percent(peers.get('market_median'))}, "
             f"limit {_percent(peers.get('threshold'))}"
         )
     else:

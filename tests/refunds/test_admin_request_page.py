@@ -329,3 +329,21 @@ def test_the_page_costs_the_same_queries_for_any_number_of_messages(
     with django_assert_max_num_queries(PAGE_QUERIES):
         response = client.get(page_of(request))
     assert response.text.count("rq-msg__bubble") == messages
+
+
+@pytest.mark.parametrize(
+    ("requests", "leads", "text"),
+    [(1, 1, "1 request on 1 lead;"), (3, 20, "3 requests on 20 leads;")],
+)
+def test_the_peer_line_counts_in_words(client_for, alice, rita, requests, leads, text):
+    peers = {
+        "comparable": True,
+        "pro_requests": requests,
+        "pro_leads": leads,
+        "pro_rate": requests / leads,
+        "peers": 6,
+        "market_median": 0.05,
+        "threshold": 0.1,
+    }
+    request = RefundRequestFactory(lead__pro=alice, assessment={"peers": peers})
+    assert text in client_for(rita).get(page_of(request)).text
