@@ -11,6 +11,7 @@ from typing import Literal
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_safe
 from ninja import NinjaAPI, Path, Schema, Status, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
@@ -39,6 +40,8 @@ api = NinjaAPI(
     docs=Swagger(settings={"validatorUrl": None}),
     docs_url="/docs",
     openapi_url="/openapi.json",
+    # The documents are read-only: GET and HEAD, anything else 405.
+    docs_decorator=require_safe,
 )
 
 

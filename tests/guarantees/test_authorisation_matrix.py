@@ -70,9 +70,9 @@ PAGES: dict[str, tuple[str, str]] = {
     # Only the superuser may change a user's password.
     "admin:auth_user_password_change": ("302 302 302 403 403 200", "302 302 302 403 403 200"),
     # The API answers to API keys only: a signed-in session is not one.
-    # The API's documents are public and read-only; django-ninja serves them to any method.
-    "api-v1:openapi-json": ("200 200 200 200 200 200", "200 200 200 200 200 200"),
-    "api-v1:openapi-view": ("200 200 200 200 200 200", "200 200 200 200 200 200"),
+    # The API's documents are public and read-only.
+    "api-v1:openapi-json": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
+    "api-v1:openapi-view": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
     "api-v1:put_lead": ("405 405 405 405 405 405", "405 405 405 405 405 405"),
     "api-v1:put_message": ("405 405 405 405 405 405", "405 405 405 405 405 405"),
     "api-v1:put_attempt": ("405 405 405 405 405 405", "405 405 405 405 405 405"),
