@@ -15,9 +15,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar
 
-import phonenumbers
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from ninja import Schema
@@ -27,6 +24,7 @@ from pydantic import ValidationError as PydanticValidationError
 from accounts.models import ServiceCategory, User
 from integrations.models import ProLink
 from leads.choices import Channel, Outcome, PaymentMethod, Sender
+from leads.contact import normalise_email, normalise_phone
 from leads.models import ContactAttempt, Lead, Message
 from refunds.models import RefundRequest
 
@@ -250,38 +248,6 @@ def parse(schema: type[SchemaT], data: object) -> SchemaT:
         return schema.model_validate(data)
     except PydanticValidationError as error:
         raise Invalid(field_errors(error)) from None
-
-
-# Normalisation
-
-
-def normalise_phone(raw: str, region: str) -> tuple[str, bool | None]:
-    """E.164 when the number is valid (national numbers read in `region`); else the text as sent.
-
-    The second value says whether it is valid, None when there is no number at all.
-    """
-    raw = raw.strip()
-    if not raw:
-        return "", None
-    try:
-        number = phonenumbers.parse(raw, region.upper() or None)
-    except phonenumbers.NumberParseException:
-        return raw, False
-    if not phonenumbers.is_valid_number(number):
-        return raw, False
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), True
-
-
-def normalise_email(raw: str) -> tuple[str, bool | None]:
-    """The address lower-cased, and whether its syntax is valid (None when there is none)."""
-    email = raw.strip().lower()
-    if not email:
-        return "", None
-    try:
-        validate_email(email)
-    except DjangoValidationError:
-        return email, False
-    return email, True
 
 
 # Upserts

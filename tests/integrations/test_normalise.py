@@ -1,6 +1,6 @@
 import pytest
 
-from integrations.ingest import normalise_email, normalise_phone
+from leads.contact import display_phone, normalise_email, normalise_phone
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,17 @@ def test_phone_numbers_become_e164_in_the_markets_country(raw, region, expected)
 )
 def test_emails_are_lower_cased_and_checked(raw, expected):
     assert normalise_email(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("+15125550142", "+1 512-555-0142"),
+        ("+442079460958", "+44 20 7946 0958"),
+        ("555-1234", "555-1234"),  # kept as sent: not a valid number
+        ("+1 555", "+1 555"),
+        ("", ""),
+    ],
+)
+def test_stored_numbers_are_shown_in_the_international_format(stored, shown):
+    assert display_phone(stored) == shown

@@ -190,3 +190,11 @@ def test_the_threads_beside_it_do_not_add_queries(
     with django_assert_max_num_queries(MAX_QUERIES):
         response = client.get(url(lead))
     assert response.status_code == 200
+
+
+def test_it_shows_the_phone_number_readably_and_dials_the_stored_one(client_for, alice):
+    lead = LeadFactory(pro=alice, customer_phone="+15125550142")
+    html = client_for(alice).get(reverse("lead_thread", args=[lead.pk])).text
+    assert 'href="tel:+15125550142"' in html
+    assert "Call +1 512-555-0142" in html
+    assert "+15125550142</a>" not in html

@@ -84,3 +84,13 @@ def test_the_market_has_enough_peers_for_comparison(seeded):
     assert peers["auto_deny"] is False
     assert peers["peers"] >= 5
     assert User.objects.get(email="pro2@demo.test").leads.exists()
+
+
+def test_seeded_contact_details_are_stored_as_the_api_stores_them(seeded):
+    """E.164 numbers and lower-case emails, so duplicates match imported leads."""
+    leads = Lead.objects.exclude(customer_phone="")
+    assert leads.exists()
+    for lead in leads:
+        assert lead.customer_phone.startswith("+") and lead.customer_phone[1:].isdigit()
+        assert lead.phone_valid is True
+        assert lead.customer_email == lead.customer_email.lower()

@@ -16,6 +16,7 @@ from accounts.choices import LedgerKind, Role
 from accounts.models import LedgerEntry, Market, ProProfile, ServiceCategory, User
 from leads import services as leads_services
 from leads.choices import Outcome, PaymentMethod, Sender
+from leads.contact import normalise_email, normalise_phone
 from leads.models import Lead, Message
 from refunds import services
 from refunds.choices import Reason, Status
@@ -258,12 +259,17 @@ class Command(BaseCommand):
     # Leads and threads
 
     def _lead(self, key, pro, received, name, phone, email, category, where, text, price, paid):
+        # Stored as the marketplace's API stores them, so the same number always matches.
+        phone, phone_valid = normalise_phone(phone, pro.pro_profile.market.country_code)
+        email, email_valid = normalise_email(email)
         lead = Lead.objects.create(
             marketplace_id=key,
             pro=pro,
             customer_name=name,
             customer_phone=phone,
+            phone_valid=phone_valid,
             customer_email=email,
+            email_valid=email_valid,
             category=category,
             location=where,
             request_text=text,

@@ -1,0 +1,52 @@
+"""A customer's contact details: stored in one form, whoever sent them, and shown readably.
+
+Phone numbers are kept in E.164 (+15125550142) so the same number always matches, whether it
+came from the marketplace's API or was typed another way; pages show them in the international
+format (+1 512-555-0142).
+"""
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+
+def normalise_phone(raw: str, region: str) -> tuple[str, bool | None]:
+    """E.164 when the number is valid (national numbers read in `region`); else the text as sent.
+
+    The second value says whether it is valid, None when there is no number at all.
+    """
+    raw = raw.strip()
+    if not raw:
+        return "", None
+    try:
+        number = phonenumbers.parse(raw, region.upper() or None)
+    except phonenumbers.NumberParseException:
+        return raw, False
+    if not phonenumbers.is_valid_number(number):
+        return raw, False
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), True
+
+
+def normalise_email(raw: str) -> tuple[str, bool | None]:
+    """The address lower-cased, and whether its syntax is valid (None when there is none)."""
+    email = raw.strip().lower()
+    if not email:
+        return "", None
+    try:
+        validate_email(email)
+    except ValidationError:
+        return email, False
+    return email, True
+
+
+def display_phone(stored: str) -> str:
+    """A stored number as people read it; anything that is not a valid number, as it is."""
+    if not stored.startswith("+"):
+        return stored
+    try:
+        number = phonenumbers.parse(stored, None)
+    except phonenumbers.NumberParseException:
+        return stored
+    if not phonenumbers.is_valid_number(number):
+        return stored
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
