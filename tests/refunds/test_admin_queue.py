@@ -173,6 +173,12 @@ def test_the_queue_costs_the_same_queries_for_any_number_of_requests(
     with django_assert_max_num_queries(QUEUE_QUERIES):
         response = client.get(QUEUE)
     assert len(response.context["cl"].result_list) == size
+    market = alice.pro_profile.market_id
+    with django_assert_max_num_queries(QUEUE_QUERIES):
+        filtered = client.get(
+            QUEUE, {"reason__exact": Reason.WRONG_JOB, "market__id__exact": market}
+        )
+    assert len(filtered.context["cl"].result_list) == size
 
 
 def test_the_on_time_shares_are_counted_once_a_minute_and_the_overdue_count_is_live(
