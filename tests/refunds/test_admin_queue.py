@@ -1,14 +1,17 @@
 """The reviewers' queue: who reaches it, what it shows, how it filters, and what it costs."""
 
+import importlib
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import Market
 from refunds import services
 from refunds.choices import Reason, Status
+from refunds.models import RefundRequest
 from tests.factories import LeadFactory, ProFactory, ProProfileFactory, RefundRequestFactory
 from tests.refunds.staff_flows import submitted
 
@@ -210,3 +213,13 @@ def test_a_request_stays_in_the_market_it_was_reported_from(client_for, alice, r
     client = client_for(rita)
     assert _rows(client.get(QUEUE, {"market__id__exact": reported_from.pk})) == [request.pk]
     assert str(reported_from) in client.get(QUEUE).text
+
+
+def test_the_migration_gives_existing_requests_their_pros_market(alice, bob):
+    migration = importlib.import_module("refunds.migrations.0006_queue_filter_indexes")
+    mine, theirs = RefundRequestFactory(lead__pro=alice), RefundRequestFactory(lead__pro=bob)
+    RefundRequest.objects.update(market=None)  # as they were before the field existed
+    migration.market_of_each_request(apps, None)
+    for request in (mine, theirs):
+        request.refresh_from_db()
+        assert request.market == request.pro.pro_profile.market
