@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from leads.models import Lead
+from refunds import services
 from refunds.choices import Status
 from refunds.models import RefundRequest
 
@@ -94,3 +95,10 @@ def test_seeded_contact_details_are_stored_as_the_api_stores_them(seeded):
         assert lead.customer_phone.startswith("+") and lead.customer_phone[1:].isdigit()
         assert lead.phone_valid is True
         assert lead.customer_email == lead.customer_email.lower()
+
+
+def test_support_finds_one_credit_to_send_again(seeded):
+    stuck = list(services.stuck_credits())
+    assert len(stuck) == 1
+    assert stuck[0].method == "card" and "card issuer" in stuck[0].last_error
+    assert stuck[0].request.status == Status.REVIEWED

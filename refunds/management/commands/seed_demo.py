@@ -7,6 +7,7 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -20,6 +21,7 @@ from leads.contact import normalise_email, normalise_phone
 from leads.models import Lead, Message
 from refunds import services
 from refunds.choices import Reason, Status
+from refunds.models import Credit
 
 PASSWORD = "demo-password"
 
@@ -451,6 +453,21 @@ class Command(BaseCommand):
             now=now - timedelta(hours=2),
         )
 
+    def _stuck_credit(self, request) -> None:
+        """An approved card refund the provider kept refusing until the worker gave up: what
+        support finds under Credits → Needs a person, and can send again."""
+        services.approve(
+            reviewer=self.reviewers[1],
+            request_id=request.pk,
+            note="A test job the customer never meant to send.",
+            now=request.submitted_at + timedelta(hours=5),
+        )
+        # The state the worker leaves after its last failed try (services.post_credit).
+        Credit.objects.filter(request=request).update(
+            attempts=settings.CREDIT_MAX_ATTEMPTS,
+            last_error="GatewayError: the card issuer did not answer (timed out after 30 s)",
+        )
+
     def _peers(self, market, categories, rng, now) -> None:
         """Other pros in the market with a spread of refund rates, for the peer comparison."""
         for i, business in enumerate(PEER_NAMES):
@@ -485,6 +502,9 @@ class Command(BaseCommand):
                     details="Looks automated.",
                     now=lead.received_at + timedelta(hours=6),
                 )
+                if i == 1:
+                    self._stuck_credit(request)
+                    continue
                 if request.status == Status.SUBMITTED:
                     services.deny(
                         reviewer=self.reviewers[0],
