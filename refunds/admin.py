@@ -1116,11 +1116,16 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
             else:
                 sent.append(credit_id)
         if sent:
+            one = len(sent) == 1
             messages.success(
                 request,
-                f"Sent {len(sent)} credit{'s' if len(sent) != 1 else ''} to the payment provider "
-                "again: " + ", ".join(f"#{pk}" for pk in sent) + ". The worker posts them and "
-                "tells the pros.",
+                f"Sent {len(sent)} credit{'' if one else 's'} to the payment provider again: "
+                + ", ".join(f"#{pk}" for pk in sent)
+                + (
+                    ". The worker pays it and tells the pro."
+                    if one
+                    else ". The worker pays them and tells the pros."
+                ),
             )
 
     @admin.display(description="Paid", ordering="posted_at")

@@ -79,7 +79,10 @@ def test_support_sends_a_stuck_credit_again_and_the_pro_is_paid_once(
     with django_capture_on_commit_callbacks(execute=True):
         response = _retry(client, [stuck_credit])
 
-    assert f"Sent 1 credit to the payment provider again: #{stuck_credit.pk}." in response.text
+    assert (
+        f"Sent 1 credit to the payment provider again: #{stuck_credit.pk}. The worker pays it "
+        "and tells the pro." in response.text
+    )
     stuck_credit.refresh_from_db()
     request = stuck_credit.request
     assert (stuck_credit.status, stuck_credit.attempts, stuck_credit.last_error) == (
