@@ -4,6 +4,7 @@ Idempotent: every object has a stable key, so a second run finds everything and 
 """
 
 import random
+from contextlib import suppress
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts.choices import LedgerKind, Role
@@ -21,6 +23,7 @@ from leads.contact import normalise_email, normalise_phone
 from leads.models import Lead, Message
 from refunds import services
 from refunds.choices import Reason, Status
+from refunds.gateway import GatewayError, GatewayRefund
 from refunds.models import Credit
 
 PASSWORD = "demo-password"
@@ -141,6 +144,13 @@ PEER_NAMES = [
 
 FIRST_NAMES = ["Ana", "Ben", "Chloe", "Diego", "Emma", "Frank", "Grace", "Hassan", "Ivy", "Jon"]
 LAST_NAMES = ["Adams", "Brooks", "Chen", "Diaz", "Evans", "Flores", "Garcia", "Hughes", "Ito"]
+
+
+class UnansweredGateway:
+    """The demo's card issuer that never answers, for the one credit support must send again."""
+
+    def refund(self, *, idempotency_key: str, amount: Decimal) -> GatewayRefund:
+        raise GatewayError("the card issuer did not answer (timed out after 30 s)")
 
 
 class Command(BaseCommand):
@@ -462,11 +472,13 @@ class Command(BaseCommand):
             note="A test job the customer never meant to send.",
             now=request.submitted_at + timedelta(hours=5),
         )
-        # The state the worker leaves after its last failed try (services.post_credit).
-        Credit.objects.filter(request=request).update(
-            attempts=settings.CREDIT_MAX_ATTEMPTS,
-            last_error="GatewayError: the card issuer did not answer (timed out after 30 s)",
-        )
+        # Every try the worker would make, through the same service, against a provider that
+        # does not answer; the queued task then finds the credit given up on.
+        credit_id = Credit.objects.get(request=request).pk
+        with override_settings(PAYMENT_GATEWAY=f"{__name__}.UnansweredGateway"):
+            for _ in range(settings.CREDIT_MAX_ATTEMPTS):
+                with suppress(GatewayError):
+                    services.post_credit(credit_id)
 
     def _peers(self, market, categories, rng, now) -> None:
         """Other pros in the market with a spread of refund rates, for the peer comparison."""
