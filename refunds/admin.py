@@ -39,7 +39,6 @@ from refunds.choices import (
     Status,
 )
 from refunds.models import (
-    DECIDE_PERMISSION,
     Credit,
     Decision,
     DenialTemplate,
@@ -47,6 +46,8 @@ from refunds.models import (
     RefundEvent,
     RefundRequest,
 )
+from refunds.permissions import DECIDE as DECIDE_PERMISSION
+from refunds.permissions import RETRY_CREDIT
 from refunds.policy import CHANNEL_LABELS
 
 REVIEW_TEMPLATE = "admin/refunds/refundrequest/review.html"
@@ -1103,7 +1104,7 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
         return super().changelist_view(request, extra_context)
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(services.RETRY_CREDIT_PERMISSION)
+        return request.user.has_perm(RETRY_CREDIT)
 
     @admin.action(description="Send to the payment provider again", permissions=["retry"])
     def retry_payment(self, request: HttpRequest, queryset: QuerySet) -> None:

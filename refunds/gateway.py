@@ -33,11 +33,10 @@ class SandboxGateway:
 
     def refund(self, *, idempotency_key: str, amount: Decimal) -> GatewayRefund:
         from refunds.models import SandboxRefund
-        from refunds.policy import add_business_days
+        from refunds.policy import Params, add_business_days
 
-        settles_on = add_business_days(
-            timezone.localdate(), settings.REFUND_POLICY["CARD_SETTLEMENT_BUSINESS_DAYS"]
-        )
+        days = Params.from_settings(settings.REFUND_POLICY).card_settlement_business_days
+        settles_on = add_business_days(timezone.localdate(), days)
         refund, _ = SandboxRefund.objects.get_or_create(
             idempotency_key=idempotency_key,
             defaults={"amount": amount, "settles_on": settles_on},

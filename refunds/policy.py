@@ -32,6 +32,11 @@ class Params:
     peer_min_leads: int = 10
     peer_min_peers: int = 5
     duplicate_window_days: int = 30
+    claim_minutes: int = 30
+    card_settlement_business_days: int = 5
+    # A first reply within this many hours of the lead is what the help article calls replying
+    # quickly; the reviewer's checklist marks a slower one.
+    first_response_hours: int = 24
 
     @classmethod
     def from_settings(cls, policy: dict) -> Params:
@@ -46,6 +51,9 @@ class Params:
             peer_min_leads=policy["PEER_MIN_LEADS"],
             peer_min_peers=policy["PEER_MIN_PEERS"],
             duplicate_window_days=policy["DUPLICATE_WINDOW_DAYS"],
+            claim_minutes=policy["CLAIM_MINUTES"],
+            card_settlement_business_days=policy["CARD_SETTLEMENT_BUSINESS_DAYS"],
+            first_response_hours=policy["FIRST_RESPONSE_HOURS"],
         )
 
 
@@ -268,9 +276,15 @@ def email_looks_valid(email: str) -> bool | None:
 
 # The whole assessment stored with a request
 
+# Bumped whenever the stored shape changes; from_json refuses a version it does not know, so a
+# renamed field fails loudly instead of reading as missing.
+ASSESSMENT_VERSION = 1
+
 
 @dataclass
 class Assessment:
+    """What the policy made of a report when it was submitted, stored with the request."""
+
     reason: str
     window_open: bool
     report_deadline: str
@@ -284,11 +298,36 @@ class Assessment:
     category_offered: bool
     in_service_area: bool
     first_response_hours: float | None
+    version: int = ASSESSMENT_VERSION
 
     def as_json(self) -> dict:
         data = asdict(self)
         data["contact_effort"]["meets_policy"] = self.contact_effort.meets_policy
         return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> Assessment | None:
+        """The stored assessment, typed; None when none was stored.
+
+        Raises ValueError for an unknown version and TypeError for a missing or unknown field.
+        """
+        if not data:
+            return None
+        data = dict(data)
+        # Requests stored before the version was written have the first version's shape.
+        version = data.pop("version", 1)
+        if version != ASSESSMENT_VERSION:
+            raise ValueError(f"Unknown assessment version {version!r}")
+        effort = {k: v for k, v in data.pop("contact_effort").items() if k != "meets_policy"}
+        return cls(
+            contact_effort=ContactEffort(**effort),
+            peers=PeerComparison(**data.pop("peers")),
+            **data,
+        )
+
+    @property
+    def deadline(self) -> datetime:
+        return datetime.fromisoformat(self.report_deadline)
 
 
 def assess(

@@ -14,6 +14,7 @@ from accounts.models import InboxMessage, LedgerEntry
 from refunds import services, tasks
 from refunds.choices import DecisionKind, Reason, Status
 from refunds.models import Decision, RefundRequest
+from refunds.services import sweeps
 from tests.factories import LeadFactory, RefundRequestFactory, StaffFactory
 from tests.refunds.staff_flows import (
     EXPLANATION,
@@ -234,7 +235,7 @@ def test_a_failed_email_leaves_the_requests_for_the_next_sweep(overdue_mix, rita
     def broken(*args, **kwargs):
         raise ConnectionRefusedError("mail server down")
 
-    monkeypatch.setattr(services, "send_mail", broken)
+    monkeypatch.setattr(sweeps, "send_mail", broken)
     with pytest.raises(ConnectionRefusedError):
         tasks.sweep_overdue()
     assert not RefundRequest.objects.filter(overdue_notified_at__isnull=False).exists()

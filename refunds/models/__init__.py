@@ -1,0 +1,18 @@
+"""The refunds app's models, one module per concern; import them from here."""
+
+from refunds.models.records import Credit, Decision, Dispute, ImmutableError, RefundEvent
+from refunds.models.reference import DenialTemplate, MarketPeerStats, SandboxRefund
+from refunds.models.request import RefundRequest, RefundRequestQuerySet
+
+__all__ = [
+    "Credit",
+    "Decision",
+    "DenialTemplate",
+    "Dispute",
+    "ImmutableError",
+    "MarketPeerStats",
+    "RefundEvent",
+    "RefundRequest",
+    "RefundRequestQuerySet",
+    "SandboxRefund",
+]

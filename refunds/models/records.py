@@ -1,0 +1,264 @@
+"""What a request leaves behind: decisions, the credit, a dispute and the event log."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import InboxMessage, LedgerEntry
+from leads.choices import PaymentMethod
+from refunds.choices import CreditStatus, DecisionKind, DisputeStatus, Outcome, Status
+from refunds.models.request import RefundRequest
+
+
+class Decision(models.Model):
+    """An approval or denial of a request, by a reviewer, support, or the peer-rate rule."""
+
+    request = models.ForeignKey(
+        RefundRequest,
+        verbose_name="request",
+        on_delete=models.PROTECT,
+        related_name="decisions",
+    )
+    outcome = models.CharField(
+        verbose_name="outcome",
+        max_length=10,
+        choices=Outcome.choices,
+    )
+    kind = models.CharField(
+        verbose_name="kind",
+        max_length=10,
+        choices=DecisionKind.choices,
+        default=DecisionKind.REVIEW,
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="decided by",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refund_decisions",
+        help_text="Empty for an automatic decision.",
+    )
+    decided_at = models.DateTimeField(
+        verbose_name="decided at",
+        default=timezone.now,
+    )
+    explanation = models.TextField(
+        verbose_name="explanation",
+        blank=True,
+    )
+    guidance = models.TextField(
+        verbose_name="guidance for future leads",
+        blank=True,
+    )
+    notice = models.OneToOneField(
+        InboxMessage,
+        verbose_name="inbox message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="decision",
+    )
+
+    class Meta:
+        ordering = ("decided_at", "id")
+        get_latest_by = ("decided_at", "id")
+        indexes = [
+            models.Index(
+                fields=["request"],
+                name="decision_automatic",
+                condition=models.Q(kind="automatic"),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(outcome=Outcome.DENIED)
+                | (~models.Q(explanation="") & ~models.Q(guidance="")),
+                name="denial_has_explanation_and_guidance",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} ({self.get_kind_display()})"
+
+    @property
+    def is_approval(self) -> bool:
+        return self.outcome == Outcome.APPROVED
+
+
+class Credit(models.Model):
+    """The money given back for an approved request: at most one per request."""
+
+    request = models.OneToOneField(
+        RefundRequest,
+        verbose_name="request",
+        on_delete=models.PROTECT,
+        related_name="credit",
+    )
+    amount = models.DecimalField(
+        verbose_name="amount",
+        max_digits=8,
+        decimal_places=2,
+    )
+    method = models.CharField(
+        verbose_name="paid back to",
+        max_length=10,
+        choices=PaymentMethod.choices,
+    )
+    status = models.CharField(
+        verbose_name="status",
+        max_length=10,
+        choices=CreditStatus.choices,
+        default=CreditStatus.PENDING,
+    )
+    ledger_entry = models.OneToOneField(
+        LedgerEntry,
+        verbose_name="ledger entry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit",
+    )
+    gateway_reference = models.CharField(
+        verbose_name="gateway reference",
+        max_length=100,
+        blank=True,
+    )
+    expected_on = models.DateField(
+        verbose_name="expected on",
+        null=True,
+        blank=True,
+        help_text="For card refunds, the day the money should reach the card.",
+    )
+    created_at = models.DateTimeField(
+        verbose_name="created at",
+        default=timezone.now,
+    )
+    posted_at = models.DateTimeField(
+        verbose_name="posted at",
+        null=True,
+        blank=True,
+    )
+    attempts = models.PositiveIntegerField(
+        verbose_name="attempts",
+        default=0,
+    )
+    last_error = models.TextField(
+        verbose_name="last error",
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="credit_amount_positive"),
+        ]
+        permissions = [
+            ("retry_credit", "Can send a stuck credit to the payment provider again"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} to {self.get_method_display()} ({self.get_status_display()})"
+
+
+class Dispute(models.Model):
+    """A pro's reply to a denial, asking support to look again: at most one per request."""
+
+    request = models.OneToOneField(
+        RefundRequest,
+        verbose_name="request",
+        on_delete=models.PROTECT,
+        related_name="dispute",
+    )
+    message = models.TextField(
+        verbose_name="pro's message",
+    )
+    opened_at = models.DateTimeField(
+        verbose_name="opened at",
+        default=timezone.now,
+    )
+    status = models.CharField(
+        verbose_name="status",
+        max_length=10,
+        choices=DisputeStatus.choices,
+        default=DisputeStatus.OPEN,
+    )
+    resolution = models.OneToOneField(
+        Decision,
+        verbose_name="resolution",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="resolved_dispute",
+    )
+
+    class Meta:
+        ordering = ("opened_at", "id")
+
+    def __str__(self) -> str:
+        return f"Dispute of request #{self.request_id} ({self.get_status_display()})"
+
+
+class ImmutableError(Exception):
+    pass
+
+
+class RefundEvent(models.Model):
+    """One line of a request's history: who moved it from which state to which, and why.
+
+    Written once by services.py; never changed or deleted.
+    """
+
+    request = models.ForeignKey(
+        RefundRequest,
+        verbose_name="request",
+        on_delete=models.PROTECT,
+        related_name="events",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="actor",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refund_events",
+        help_text="Empty when the system acted.",
+    )
+    action = models.CharField(
+        verbose_name="action",
+        max_length=30,
+    )
+    from_status = models.CharField(
+        verbose_name="from",
+        max_length=20,
+        choices=Status.choices,
+        blank=True,
+    )
+    to_status = models.CharField(
+        verbose_name="to",
+        max_length=20,
+        choices=Status.choices,
+    )
+    note = models.TextField(
+        verbose_name="note",
+        blank=True,
+    )
+    created_at = models.DateTimeField(
+        verbose_name="at",
+        default=timezone.now,
+    )
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = [models.Index(fields=["request", "created_at"], name="event_request_created")]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_status or '—'} → {self.to_status}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ImmutableError("Refund events are never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableError("Refund events are never deleted")

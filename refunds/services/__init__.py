@@ -1,0 +1,77 @@
+"""Every change of a refund request's state happens here.
+
+Each command is one transaction: it locks the request row, checks who may act and in which
+state, runs the django-fsm transition, writes the decision and the event, and queues side
+effects (credits, notices) with transaction.on_commit so they never run for a rolled-back change.
+Views, admin actions, tasks and commands call these functions; nothing else calls a transition.
+
+The package is split by kind: commands (report, review, disputes, credits), the worker's tasks,
+the scheduled sweeps and the read queries. Callers import this package: `services.approve(...)`.
+"""
+
+from refunds.services.core import (
+    MAX_DETAILS_LENGTH,
+    MAX_NOTE_LENGTH,
+    AlreadyReported,
+    RefundError,
+    enqueue,
+    params,
+)
+from refunds.services.credits import retry_credit
+from refunds.services.disputes import open_dispute, overturn, uphold
+from refunds.services.queries import (
+    PROMISE_STATS_CACHE_KEY,
+    allowed_actions,
+    assess_lead,
+    duplicate_candidates,
+    market_peer_rates,
+    peer_rates_for,
+    queue_stats,
+    stuck_credits,
+)
+from refunds.services.report import submit_report, withdraw
+from refunds.services.review import approve, bulk_deny, claim, deny, release
+from refunds.services.sweeps import (
+    STUCK_AFTER,
+    compute_peer_stats,
+    expire_claims,
+    resume_stuck,
+    sweep_overdue,
+)
+from refunds.services.tasks import deliver_denial, email_notice, post_credit
+
+__all__ = [
+    "MAX_DETAILS_LENGTH",
+    "MAX_NOTE_LENGTH",
+    "PROMISE_STATS_CACHE_KEY",
+    "STUCK_AFTER",
+    "AlreadyReported",
+    "RefundError",
+    "allowed_actions",
+    "approve",
+    "assess_lead",
+    "bulk_deny",
+    "claim",
+    "compute_peer_stats",
+    "deliver_denial",
+    "deny",
+    "duplicate_candidates",
+    "email_notice",
+    "enqueue",
+    "expire_claims",
+    "market_peer_rates",
+    "open_dispute",
+    "overturn",
+    "params",
+    "peer_rates_for",
+    "post_credit",
+    "queue_stats",
+    "release",
+    "resume_stuck",
+    "retry_credit",
+    "stuck_credits",
+    "submit_report",
+    "sweep_overdue",
+    "uphold",
+    "withdraw",
+]

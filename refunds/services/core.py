@@ -1,0 +1,79 @@
+"""What every service module shares: refusals, the policy's parameters, the row lock, the
+event log and the worker queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+from django_fsm import can_proceed, has_transition_perm
+from django_q.tasks import async_task
+
+from accounts.models import User
+from refunds import policy
+from refunds.models import RefundEvent, RefundRequest
+
+MAX_DETAILS_LENGTH = 2000
+MAX_NOTE_LENGTH = 4000
+
+
+class RefundError(Exception):
+    """A request the rules refuse; the message is shown to the person who asked."""
+
+
+class AlreadyReported(RefundError):
+    def __init__(self, request: RefundRequest):
+        super().__init__("You have already reported this lead.")
+        self.request = request
+
+
+def params() -> policy.Params:
+    return policy.Params.from_settings(settings.REFUND_POLICY)
+
+
+def record(
+    request: RefundRequest,
+    actor: User | None,
+    action: str,
+    from_status: str,
+    note: str = "",
+    at: datetime | None = None,
+) -> RefundEvent:
+    return RefundEvent.objects.create(
+        request=request,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=request.status,
+        note=note,
+        created_at=at or timezone.now(),
+    )
+
+
+def lock(request_id: int) -> RefundRequest:
+    return RefundRequest.objects.select_for_update().select_related("lead").get(pk=request_id)
+
+
+def require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise RefundError(message)
+
+
+def state_message(request: RefundRequest) -> str:
+    return f"This request is {request.get_status_display().lower()} and cannot be changed that way."
+
+
+def check_staff(request: RefundRequest, transition, user: User) -> None:
+    require(can_proceed(transition), state_message(request))
+    require(has_transition_perm(transition, user), "You do not have permission to do that.")
+
+
+def enqueue(func: str, *args) -> None:
+    """Queue a side effect for the worker.
+
+    ack_failure=False overrides Q_CLUSTER["ack_failures"] for our tasks: a failed task stays in
+    the broker and is handed out again after Q_RETRY seconds, until max_attempts. (Acknowledged
+    failures are deleted from the queue and never retried.) Every task here is idempotent.
+    """
+    async_task(func, *args, group=func.rsplit(".", 1)[-1], ack_failure=False)

@@ -1,0 +1,200 @@
+"""What the pages and the commands read: the assessment's facts, the actions open to a person,
+the queue's health, the same customer's other leads, a pro's history."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, F, Min, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from leads.choices import Sender
+from leads.models import Lead
+from refunds import policy
+from refunds.choices import OPEN_STATUSES, CreditStatus, DecisionKind, Status
+from refunds.models import Credit, MarketPeerStats, RefundRequest
+from refunds.services.core import params
+
+
+def market_peer_rates(market_id: int, exclude_pro_id: int, since: datetime) -> list[float]:
+    """Each other pro's refund rate in the market over the peer window (pros with leads)."""
+    leads = dict(
+        Lead.objects.filter(pro__pro_profile__market_id=market_id, received_at__gte=since)
+        .exclude(pro_id=exclude_pro_id)
+        .values_list("pro_id")
+        .annotate(n=Count("id"))
+    )
+    requests = dict(
+        RefundRequest.objects.filter(pro__pro_profile__market_id=market_id, submitted_at__gte=since)
+        .exclude(pro_id=exclude_pro_id)
+        .values_list("pro_id")
+        .annotate(n=Count("id"))
+    )
+    return [requests.get(pro_id, 0) / n for pro_id, n in leads.items() if n > 0]
+
+
+def peer_rates_for(market_id: int, pro_id: int, since: datetime) -> list[float]:
+    """The other pros' rates from the market's snapshot, or counted now when there is none yet."""
+    stats = MarketPeerStats.objects.filter(market_id=market_id).only("rates").first()
+    if stats is None:
+        return market_peer_rates(market_id, pro_id, since)
+    return [rate for pro, rate in stats.rates.items() if pro != str(pro_id)]
+
+
+def duplicate_candidates(lead: Lead, window_days: int) -> list[int]:
+    """Other leads sold to the same pro with the same customer phone or email, within the window."""
+    match = Q()
+    if lead.customer_phone:
+        match |= Q(customer_phone=lead.customer_phone)
+    if lead.customer_email:
+        # Emails are stored lower-cased, so an exact match can use the index.
+        match |= Q(customer_email=lead.customer_email)
+    if not match:
+        return []
+    window = timedelta(days=window_days)
+    return list(
+        Lead.objects.filter(match, pro_id=lead.pro_id)
+        .filter(received_at__range=(lead.received_at - window, lead.received_at + window))
+        .exclude(pk=lead.pk)
+        .values_list("id", flat=True)[:20]
+    )
+
+
+def assess_lead(
+    lead: Lead, reason: str, now: datetime, counting_new: bool = True
+) -> policy.Assessment:
+    """The policy's view of a report of `lead` for `reason` at `now`, from the database's facts."""
+    p = params()
+    since = now - timedelta(days=p.peer_window_days)
+    profile = getattr(lead.pro, "pro_profile", None)
+    attempts = [
+        policy.Attempt(channel=a.channel, at=a.attempted_at) for a in lead.contact_attempts.all()
+    ]
+    first_message = lead.messages.filter(sender=Sender.PRO).aggregate(at=Min("sent_at"))["at"]
+    firsts = [t for t in (first_message, min((a.at for a in attempts), default=None)) if t]
+    pro_leads = Lead.objects.filter(pro_id=lead.pro_id, received_at__gte=since).count()
+    pro_requests = RefundRequest.objects.filter(pro_id=lead.pro_id, submitted_at__gte=since).count()
+    peer_rates = peer_rates_for(profile.market_id, lead.pro_id, since) if profile else []
+    assessment = policy.assess(
+        reason=reason,
+        received_at=lead.received_at,
+        now=now,
+        attempts=attempts,
+        available_channels=lead.available_channels,
+        pro_requests=pro_requests + (1 if counting_new else 0),
+        pro_leads=pro_leads,
+        peer_rates=peer_rates,
+        duplicate_lead_ids=duplicate_candidates(lead, p.duplicate_window_days),
+        phone=lead.customer_phone,
+        email=lead.customer_email,
+        category_offered=profile is not None
+        and profile.categories.filter(pk=lead.category_id).exists(),
+        in_service_area=profile is not None and profile.serves_location(lead.location),
+        first_response_at=min(firsts) if firsts else None,
+        params=p,
+    )
+    # Leads from the marketplace carry a validity checked with phonenumbers on the way in;
+    # the policy's own heuristic only covers leads whose contact details were never checked.
+    if lead.phone_valid is not None:
+        assessment.phone_valid = lead.phone_valid
+    if lead.email_valid is not None:
+        assessment.email_valid = lead.email_valid
+    return assessment
+
+
+def allowed_actions(request: RefundRequest, user: User, now: datetime | None = None) -> set[str]:
+    """The actions `user` may take on `request` now: the buttons the admin shows.
+
+    The same checks the functions above make, so a shown button is never refused for a rule
+    the page could have known; the functions still re-check everything under the row lock.
+    """
+    now = now or timezone.now()
+    actions = {
+        t.name
+        for t in request.get_available_user_status_transitions(user)
+        if t.name in {"claim", "release", "approve", "deny", "overturn", "uphold"}
+    }
+    if request.claimed_by_other(user, now):
+        actions -= {"claim", "release", "approve", "deny"}
+    elif request.claimed_by_id == user.pk and request.status == Status.IN_REVIEW:
+        actions.discard("claim")
+    else:
+        # Nobody holds a live claim: claiming is what there is to do, not releasing.
+        actions.discard("release")
+    if actions & {"overturn", "uphold"} and user.pk in {
+        d.decided_by_id for d in request.decisions.all()
+    }:
+        actions -= {"overturn", "uphold"}
+    return actions
+
+
+def stuck_credits() -> QuerySet[Credit]:
+    """Credits given up on after CREDIT_MAX_ATTEMPTS tries: a person must look at them."""
+    return Credit.objects.filter(
+        status=CreditStatus.PENDING, attempts__gte=settings.CREDIT_MAX_ATTEMPTS
+    )
+
+
+# The share decided in time covers a month of requests; reviewers reload the queue all day, so
+# it is counted at most once a minute. The open and overdue counts are always live.
+PROMISE_STATS_CACHE_KEY = "refunds:queue-promise-stats"
+PROMISE_STATS_SECONDS = 60
+
+
+def queue_stats(*, now: datetime | None = None, cached: bool = False) -> dict:
+    """The queue's health: open and overdue counts, and the share decided in time.
+
+    "In time" means by the request's due time (REVIEW_HOURS after submission), over requests
+    submitted in the last 7 and 30 days whose outcome is known (decided, or already past due).
+    Withdrawn and automatically denied requests never reach a reviewer and are left out.
+    With cached=True the shares may be up to PROMISE_STATS_SECONDS old.
+    """
+    now = now or timezone.now()
+    open_work = RefundRequest.objects.filter(status__in=OPEN_STATUSES).aggregate(
+        open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now))
+    )
+    if cached:
+        counts = cache.get_or_set(
+            PROMISE_STATS_CACHE_KEY, lambda: _promise_counts(now), PROMISE_STATS_SECONDS
+        )
+    else:
+        counts = _promise_counts(now)
+
+    def share(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    return {
+        "open": open_work["open"],
+        "overdue": open_work["overdue"],
+        "review_hours": settings.REFUND_POLICY["REVIEW_HOURS"],
+        "week": {
+            "counted": counts["week"],
+            "in_time": counts["week_in_time"],
+            "share": share(counts["week_in_time"], counts["week"]),
+        },
+        "month": {
+            "counted": counts["month"],
+            "in_time": counts["month_in_time"],
+            "share": share(counts["month_in_time"], counts["month"]),
+        },
+    }
+
+
+def _promise_counts(now: datetime) -> dict:
+    week, month = now - timedelta(days=7), now - timedelta(days=30)
+    settled = Q(decided_at__isnull=False) | Q(due_at__lte=now)
+    in_time = Q(decided_at__lte=F("due_at"))
+    return (
+        RefundRequest.objects.filter(settled, submitted_at__gte=month)
+        .exclude(status=Status.WITHDRAWN)
+        .exclude(decisions__kind=DecisionKind.AUTOMATIC)
+        .aggregate(
+            week=Count("id", filter=Q(submitted_at__gte=week)),
+            week_in_time=Count("id", filter=Q(submitted_at__gte=week) & in_time),
+            month=Count("id"),
+            month_in_time=Count("id", filter=in_time),
+        )
+    )

@@ -1,0 +1,189 @@
+"""The reviewer's commands: claim and release, approve and deny (one or several)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from refunds.choices import DecisionKind, Outcome
+from refunds.models import Credit, Decision, RefundRequest
+from refunds.services.core import (
+    MAX_NOTE_LENGTH,
+    RefundError,
+    check_staff,
+    enqueue,
+    lock,
+    params,
+    record,
+    require,
+)
+
+
+def claim(*, reviewer: User, request_id: int, now: datetime | None = None) -> RefundRequest:
+    """Show other reviewers who is working on a request, until the claim expires."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        request = lock(request_id)
+        check_staff(request, request.claim, reviewer)
+        if request.claimed_by_other(reviewer, now):
+            raise RefundError(f"{request.claimed_by} is already reviewing this request.")
+        before = request.status
+        request.claim()
+        request.claimed_by = reviewer
+        request.claimed_until = now + timedelta(minutes=params().claim_minutes)
+        request.save(update_fields=("status", "claimed_by", "claimed_until"))
+        record(request, reviewer, "claim", before, at=now)
+        return request
+
+
+def release(*, reviewer: User, request_id: int, note: str = "") -> RefundRequest:
+    """Put a claimed request back in the queue; only its claimer can."""
+    with transaction.atomic():
+        request = lock(request_id)
+        check_staff(request, request.release, reviewer)
+        if request.claimed_by_other(reviewer, timezone.now()):
+            raise RefundError(f"Only {request.claimed_by} can release this claim.")
+        unclaim(request, reviewer, "release", note)
+        return request
+
+
+def unclaim(
+    request: RefundRequest, actor: User | None, action: str, note: str = "", at=None
+) -> None:
+    """Back to the queue with nobody's name on it (a release, or a claim that ran out).
+
+    The caller holds the row lock and has checked who may do it.
+    """
+    before = request.status
+    request.release()
+    request.claimed_by = None
+    request.claimed_until = None
+    request.save(update_fields=("status", "claimed_by", "claimed_until"))
+    record(request, actor, action, before, note, at=at)
+
+
+def decide(
+    request: RefundRequest,
+    transition,
+    actor: User | None,
+    outcome: str,
+    kind: str,
+    explanation: str,
+    guidance: str,
+    now: datetime,
+) -> Decision:
+    before = request.status
+    transition()
+    if request.decided_at is None:
+        request.decided_at = now
+    request.claimed_by = None
+    request.claimed_until = None
+    request.save(update_fields=("status", "decided_at", "claimed_by", "claimed_until"))
+    decision = Decision.objects.create(
+        request=request,
+        outcome=outcome,
+        kind=kind,
+        decided_by=actor,
+        decided_at=now,
+        explanation=explanation,
+        guidance=guidance,
+    )
+    action = transition.__name__
+    record(request, actor, action, before, explanation, at=now)
+    if outcome == Outcome.APPROVED:
+        credit = Credit.objects.create(
+            request=request,
+            amount=request.lead.price,
+            method=request.lead.payment_method,
+            created_at=now,
+        )
+        transaction.on_commit(lambda: enqueue("refunds.tasks.post_credit", credit.pk))
+    else:
+        transaction.on_commit(lambda: enqueue("refunds.tasks.deliver_denial", decision.pk))
+    return decision
+
+
+def clean_denial(explanation: str, guidance: str) -> tuple[str, str]:
+    explanation, guidance = explanation.strip(), guidance.strip()
+    require(bool(explanation), "Explain to the pro why the request is denied.")
+    require(bool(guidance), "Give the pro guidance for future leads.")
+    require(
+        len(explanation) <= MAX_NOTE_LENGTH and len(guidance) <= MAX_NOTE_LENGTH,
+        f"Keep the explanation and guidance under {MAX_NOTE_LENGTH} characters each.",
+    )
+    return explanation, guidance
+
+
+def approve(
+    *, reviewer: User, request_id: int, note: str = "", now: datetime | None = None
+) -> Decision:
+    """Approve a request: the decision is recorded and the credit queued, in one transaction."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        request = lock(request_id)
+        check_staff(request, request.approve, reviewer)
+        if request.claimed_by_other(reviewer, now):
+            raise RefundError(f"{request.claimed_by} is reviewing this request.")
+        return decide(
+            request,
+            request.approve,
+            reviewer,
+            Outcome.APPROVED,
+            DecisionKind.REVIEW,
+            note.strip(),
+            "",
+            now,
+        )
+
+
+def deny(
+    *,
+    reviewer: User,
+    request_id: int,
+    explanation: str,
+    guidance: str,
+    now: datetime | None = None,
+) -> Decision:
+    """Deny a request with an explanation and guidance; the notice is queued."""
+    now = now or timezone.now()
+    explanation, guidance = clean_denial(explanation, guidance)
+    with transaction.atomic():
+        request = lock(request_id)
+        check_staff(request, request.deny, reviewer)
+        if request.claimed_by_other(reviewer, now):
+            raise RefundError(f"{request.claimed_by} is reviewing this request.")
+        return decide(
+            request,
+            request.deny,
+            reviewer,
+            Outcome.DENIED,
+            DecisionKind.REVIEW,
+            explanation,
+            guidance,
+            now,
+        )
+
+
+def bulk_deny(
+    *, reviewer: User, request_ids: Iterable[int], explanation: str, guidance: str
+) -> tuple[list[int], dict[int, str]]:
+    """Deny several requests with one shared explanation; each gets its own decision and event."""
+    denied: list[int] = []
+    refused: dict[int, str] = {}
+    for request_id in request_ids:
+        try:
+            deny(
+                reviewer=reviewer,
+                request_id=request_id,
+                explanation=explanation,
+                guidance=guidance,
+            )
+        except RefundError as error:
+            refused[request_id] = str(error)
+        else:
+            denied.append(request_id)
+    return denied, refused

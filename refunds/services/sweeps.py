@@ -1,0 +1,196 @@
+"""Scheduled work, run by the worker on django-q2 schedules (refunds/migrations/0003): claims
+that ran out, side effects that never finished, requests past their deadline, peer statistics."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.choices import Role
+from accounts.models import InboxMessage, User
+from leads.models import Lead
+from refunds.choices import OPEN_STATUSES, CreditStatus, DecisionKind, Outcome, Status
+from refunds.models import Credit, Decision, MarketPeerStats, RefundRequest
+from refunds.services.core import enqueue, lock, params, record
+from refunds.services.review import unclaim
+
+log = logging.getLogger(__name__)
+
+
+# A side effect still pending this long after its decision was lost (worker down, crash):
+# longer than the worker's own retries take to start, so a normal retry is not raced.
+STUCK_AFTER = timedelta(minutes=10)
+
+
+def expire_claims(*, now: datetime | None = None) -> list[int]:
+    """Put back in the queue every request whose claim has run out; returns their ids."""
+    now = now or timezone.now()
+    expired = list(RefundRequest.objects.expired_claims(now).values_list("id", flat=True))
+    released = []
+    for request_id in expired:
+        try:
+            with transaction.atomic():
+                request = lock(request_id)
+                # Re-checked under the lock: the reviewer may have renewed or decided meanwhile.
+                if request.status != Status.IN_REVIEW or request.has_live_claim(now):
+                    continue
+                holder = request.claimed_by
+                unclaim(request, None, "claim_expired", f"Claim by {holder} ran out.")
+                released.append(request_id)
+        except RefundRequest.DoesNotExist:
+            continue
+    return released
+
+
+def compute_peer_stats(now: datetime | None = None) -> int:
+    """Snapshot every market's refund rate per pro over the peer window; returns the markets.
+
+    One grouped pass over the window's leads and requests, for all markets at once.
+    """
+    now = now or timezone.now()
+    window = params().peer_window_days
+    since = now - timedelta(days=window)
+    requests = dict(
+        RefundRequest.objects.filter(submitted_at__gte=since)
+        .values_list("pro_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    leads = (
+        Lead.objects.filter(received_at__gte=since, pro__pro_profile__isnull=False)
+        .values_list("pro__pro_profile__market_id", "pro_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_market: dict[int, dict[str, float]] = {}
+    for market_id, pro_id, n in leads:
+        by_market.setdefault(market_id, {})[str(pro_id)] = requests.get(pro_id, 0) / n
+    with transaction.atomic():
+        MarketPeerStats.objects.exclude(market_id__in=by_market).delete()
+        for market_id, rates in by_market.items():
+            MarketPeerStats.objects.update_or_create(
+                market_id=market_id,
+                defaults={"computed_at": now, "window_days": window, "rates": rates},
+            )
+    return len(by_market)
+
+
+def resume_stuck(*, now: datetime | None = None, older_than: timedelta = STUCK_AFTER) -> dict:
+    """Queue again the side effects of decisions that should have finished by now.
+
+    Approved requests whose credit is still pending, denials whose notice was never delivered,
+    and decision notices whose email copy never went out. Every task is idempotent, so queueing
+    one that is in fact still waiting in the broker does no harm.
+    """
+    now = now or timezone.now()
+    cutoff = now - older_than
+    credits = list(
+        Credit.objects.filter(
+            status=CreditStatus.PENDING,
+            request__status=Status.REVIEWED,
+            created_at__lt=cutoff,
+            attempts__lt=settings.CREDIT_MAX_ATTEMPTS,
+        ).values_list("id", flat=True)
+    )
+    denials = list(
+        Decision.objects.filter(
+            outcome=Outcome.DENIED,
+            notice__isnull=True,
+            request__status=Status.REVIEWED,
+            decided_at__lt=cutoff,
+        ).values_list("id", flat=True)
+    )
+    emails = list(
+        InboxMessage.objects.filter(
+            emailed_at__isnull=True,
+            decision__isnull=False,
+            created_at__lt=cutoff,
+            # An email days late would confuse more than help; the inbox has the message.
+            created_at__gte=now - timedelta(days=2),
+        )
+        .exclude(decision__kind=DecisionKind.AUTOMATIC)
+        .values_list("id", flat=True)
+    )
+    for credit_id in credits:
+        enqueue("refunds.tasks.post_credit", credit_id)
+    for decision_id in denials:
+        enqueue("refunds.tasks.deliver_denial", decision_id)
+    for message_id in emails:
+        enqueue("refunds.tasks.email_notice", message_id)
+    if credits or denials or emails:
+        log.warning(
+            "Resumed stuck side effects: credits %s, denials %s, emails %s",
+            credits,
+            denials,
+            emails,
+        )
+    return {"credits": credits, "denials": denials, "emails": emails}
+
+
+def sweep_overdue(*, now: datetime | None = None) -> list[int]:
+    """Flag open requests past their decision time and tell the reviewers, once per request.
+
+    One email to every active reviewer lists the requests newly past due. It is sent inside the
+    transaction, so a failed send leaves them unflagged for the next sweep to try again.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        overdue = list(
+            RefundRequest.objects.select_for_update(of=("self",))
+            .filter(status__in=OPEN_STATUSES, due_at__lt=now, overdue_notified_at__isnull=True)
+            .select_related("lead", "pro__pro_profile")
+            .order_by("due_at", "id")
+        )
+        if not overdue:
+            return []
+        for request in overdue:
+            request.overdue_notified_at = now
+            request.save(update_fields=("overdue_notified_at",))
+            record(
+                request,
+                None,
+                "overdue",
+                request.status,
+                f"No decision by {request.due_at:%Y-%m-%d %H:%M} UTC.",
+            )
+        recipients = list(
+            User.objects.filter(groups__name=Role.REVIEWER, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
+            .distinct()
+        )
+        if recipients:
+            subject, body = _overdue_digest(overdue, now)
+            send_mail(subject, body, None, recipients)
+        return [r.pk for r in overdue]
+
+
+def _overdue_digest(requests: list[RefundRequest], now: datetime) -> tuple[str, str]:
+    count = len(requests)
+    subject = (
+        f"{count} refund request{'s' if count != 1 else ''} past the "
+        f"{params().review_hours}-hour review deadline"
+    )
+    site = getattr(settings, "SITE_URL", "").rstrip("/")
+    lines = []
+    for request in requests:
+        late = now - request.due_at
+        hours = int(late.total_seconds() // 3600)
+        lines.append(
+            f"- #{request.pk} {request.lead.customer_name}, {request.get_reason_display()}, "
+            f"for {request.pro.display_name}: {hours} h overdue\n"
+            f"  {site}{reverse('admin:refunds_refundrequest_change', args=[request.pk])}"
+        )
+    body = (
+        "These requests have waited longer than pros are promised. Please decide them first:\n\n"
+        + "\n".join(lines)
+        + "\n\nThe queue lists them at the top, oldest deadline first."
+    )
+    return subject, body

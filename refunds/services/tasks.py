@@ -1,0 +1,144 @@
+"""Side effects, run by the worker (refunds/tasks.py names them for django-q2): paying a
+credit, delivering a denial, emailing a notice. Each is safe to run any number of times."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.choices import LedgerKind
+from accounts.models import InboxMessage, LedgerEntry
+from leads.choices import PaymentMethod
+from refunds import notices
+from refunds.choices import CreditStatus, DecisionKind, Status
+from refunds.gateway import get_gateway
+from refunds.models import Credit, Decision, RefundRequest
+from refunds.services.core import enqueue, lock, record
+
+log = logging.getLogger(__name__)
+
+
+def post_credit(credit_id: int, now: datetime | None = None) -> None:
+    """Pay an approved request back and tell the pro. Safe to run any number of times.
+
+    A gateway failure is recorded on the credit (for support to see) and raised again, so the
+    worker retries; the idempotency key stops a retry from refunding twice.
+    """
+    try:
+        _post_credit(credit_id, now or timezone.now())
+    except Exception as error:
+        # Any failure, not only the gateway's: support sees it on the credit either way.
+        detail = f"{type(error).__name__}: {error}"
+        Credit.objects.filter(pk=credit_id).update(
+            attempts=F("attempts") + 1, last_error=detail[:2000]
+        )
+        raise
+
+
+def _post_credit(credit_id: int, now: datetime) -> None:
+    with transaction.atomic():
+        credit = Credit.objects.select_for_update().get(pk=credit_id)
+        if credit.status == CreditStatus.POSTED:
+            return
+        if credit.attempts >= settings.CREDIT_MAX_ATTEMPTS:
+            # Retrying for ever would only hammer a provider that keeps refusing: support takes
+            # it from here (stuck_credits), with the attempts and the last error on the credit.
+            log.error("Credit %s gave up after %s attempts", credit.pk, credit.attempts)
+            return
+        request = lock(credit.request_id)
+        if credit.method == PaymentMethod.BALANCE:
+            credit.ledger_entry = LedgerEntry.objects.create(
+                pro_id=request.pro_id,
+                kind=LedgerKind.REFUND,
+                amount=credit.amount,
+                memo=f"Refund for lead {request.lead.customer_name} (request #{request.pk})",
+                created_at=now,
+            )
+        else:
+            refund = get_gateway().refund(
+                idempotency_key=f"refund-request-{request.pk}", amount=credit.amount
+            )
+            credit.gateway_reference = refund.reference
+            credit.expected_on = refund.expected_on
+        credit.status = CreditStatus.POSTED
+        credit.posted_at = now
+        credit.attempts += 1
+        credit.last_error = ""
+        credit.save()
+        before = request.status
+        request.mark_credited()
+        request.save(update_fields=("status",))
+        record(
+            request, None, "credit_posted", before, f"{credit.amount} to {credit.method}", at=now
+        )
+        subject, body = notices.approval(request, credit)
+        _notify(request, request.decisions.latest(), subject, body, email=True, now=now)
+
+
+def deliver_denial(decision_id: int, now: datetime | None = None) -> None:
+    """Send the pro the denial notice and close the request as denied. Idempotent."""
+    now = now or timezone.now()
+    request_id = Decision.objects.values_list("request_id", flat=True).get(pk=decision_id)
+    with transaction.atomic():
+        request = lock(request_id)
+        # Read under the request's lock: a concurrent delivery may have just attached the notice.
+        decision = Decision.objects.get(pk=decision_id)
+        if decision.notice_id is not None:
+            return
+        subject, body = notices.denial(request, decision)
+        _notify(
+            request,
+            decision,
+            subject,
+            body,
+            email=decision.kind != DecisionKind.AUTOMATIC,
+            now=now,
+        )
+        if request.status == Status.REVIEWED:
+            before = request.status
+            request.mark_denied()
+            request.save(update_fields=("status",))
+            record(request, None, "denial_sent", before, at=now)
+
+
+def _notify(
+    request: RefundRequest,
+    decision: Decision,
+    subject: str,
+    body: str,
+    *,
+    email: bool,
+    now: datetime,
+) -> InboxMessage:
+    message = InboxMessage.objects.create(
+        recipient_id=request.pro_id, subject=subject, body=body, created_at=now
+    )
+    decision.notice = message
+    decision.save(update_fields=("notice",))
+    if email:
+        transaction.on_commit(lambda: enqueue("refunds.tasks.email_notice", message.pk))
+    return message
+
+
+def email_notice(message_id: int) -> None:
+    """Email a copy of an inbox message, once."""
+    with transaction.atomic():
+        message = (
+            InboxMessage.objects.select_for_update().select_related("recipient").get(pk=message_id)
+        )
+        if message.emailed_at is not None:
+            return
+        send_mail(
+            message.subject,
+            f"{message.body}\n\nYou can read this message in your Inbox.",
+            None,
+            [message.recipient.email],
+        )
+        message.emailed_at = timezone.now()
+        message.save(update_fields=("emailed_at",))
