@@ -182,7 +182,7 @@ def subjects() -> dict:
 
 def reportable_leads(pro: User, count: int) -> list[Lead]:
     """Recent leads of the pro with no request yet, each submitted once and rolled back."""
-    since = timezone.now() - timezone.timedelta(days=settings.REFUND_POLICY["REPORT_WINDOW_DAYS"])
+    since = timezone.now() - timezone.timedelta(days=services.params().report_window_days)
     leads = list(
         Lead.objects.filter(pro=pro, received_at__gte=since, refund_request__isnull=True).order_by(
             "-received_at"

@@ -2,6 +2,7 @@
 
 from django.utils import formats
 
+from leads.choices import PaymentMethod
 from refunds.choices import DecisionKind
 from refunds.models import Credit, Decision, RefundRequest
 
@@ -20,7 +21,7 @@ def approval(request: RefundRequest, credit: Credit) -> tuple[str, str]:
         if decision.kind == DecisionKind.DISPUTE
         else "Good news: we approved your refund request."
     )
-    if credit.method == "balance":
+    if credit.method == PaymentMethod.BALANCE:
         money = f"${credit.amount} has been added to your prepaid balance and is available now."
     else:
         expected = formats.date_format(credit.expected_on, "l, N j") if credit.expected_on else ""

@@ -11,6 +11,7 @@ from accounts.choices import Role
 from accounts.models import InboxMessage, LedgerEntry, Market, ProProfile, ServiceCategory, User
 from leads.choices import Channel, Outcome, PaymentMethod, Sender
 from leads.models import ContactAttempt, Lead, Message
+from refunds import policy
 from refunds.choices import Reason
 from refunds.models import RefundRequest
 
@@ -135,6 +136,30 @@ class RefundRequestFactory(factory.django.DjangoModelFactory):
     details = "They wanted a roof repaired; I only do plumbing."
     submitted_at = factory.LazyFunction(timezone.now)
     due_at = factory.LazyAttribute(lambda o: o.submitted_at + timedelta(hours=24))
+
+
+def assessment_json(peers: dict | None = None, **changes) -> dict:
+    """A whole stored assessment (policy.assess on plain facts), with some fields changed."""
+    received = timezone.now() - timedelta(days=3)
+    data = policy.assess(
+        reason=Reason.WRONG_JOB,
+        received_at=received,
+        now=received + timedelta(days=1),
+        attempts=[],
+        available_channels={Channel.MESSAGE},
+        pro_requests=1,
+        pro_leads=1,
+        peer_rates=[],
+        duplicate_lead_ids=[],
+        phone="",
+        email="",
+        category_offered=True,
+        in_service_area=True,
+        first_response_at=None,
+        params=policy.Params(),
+    ).as_json()
+    data["peers"].update(peers or {})
+    return {**data, **changes}
 
 
 class LedgerEntryFactory(factory.django.DjangoModelFactory):

@@ -22,6 +22,9 @@ class RefundRequestQuerySet(models.QuerySet):
         """Held by a reviewer whose claim has not run out (RefundRequest.has_live_claim)."""
         return self.filter(status=Status.IN_REVIEW, claimed_until__gt=now)
 
+    def without_live_claim(self, now: datetime) -> "RefundRequestQuerySet":
+        return self.exclude(status=Status.IN_REVIEW, claimed_until__gt=now)
+
     def expired_claims(self, now: datetime) -> "RefundRequestQuerySet":
         return self.filter(status=Status.IN_REVIEW, claimed_until__lt=now)
 

@@ -26,7 +26,9 @@ from refunds.services.queries import (
     duplicate_candidates,
     market_peer_rates,
     peer_rates_for,
+    pro_history,
     queue_stats,
+    same_customer,
     stuck_credits,
 )
 from refunds.services.report import submit_report, withdraw
@@ -64,11 +66,13 @@ __all__ = [
     "overturn",
     "params",
     "peer_rates_for",
+    "pro_history",
     "post_credit",
     "queue_stats",
     "release",
     "resume_stuck",
     "retry_credit",
+    "same_customer",
     "stuck_credits",
     "submit_report",
     "sweep_overdue",

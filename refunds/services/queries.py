@@ -13,8 +13,8 @@ from django.utils import timezone
 from accounts.models import User
 from leads.choices import Sender
 from leads.models import Lead
-from refunds import policy
-from refunds.choices import OPEN_STATUSES, CreditStatus, DecisionKind, Status
+from refunds import permissions, policy
+from refunds.choices import OPEN_STATUSES, STATUS_COLOURS, CreditStatus, DecisionKind, Status
 from refunds.models import Credit, MarketPeerStats, RefundRequest
 from refunds.services.core import params
 
@@ -44,23 +44,57 @@ def peer_rates_for(market_id: int, pro_id: int, since: datetime) -> list[float]:
     return [rate for pro, rate in stats.rates.items() if pro != str(pro_id)]
 
 
-def duplicate_candidates(lead: Lead, window_days: int) -> list[int]:
-    """Other leads sold to the same pro with the same customer phone or email, within the window."""
+def same_customer(lead: Lead) -> QuerySet[Lead]:
+    """Other leads with this lead's customer phone or email, for any pro; none without either."""
     match = Q()
     if lead.customer_phone:
         match |= Q(customer_phone=lead.customer_phone)
     if lead.customer_email:
-        # Emails are stored lower-cased, so an exact match can use the index.
+        # Emails are stored lower-cased, so an exact match can use the index (iexact would scan).
         match |= Q(customer_email=lead.customer_email)
     if not match:
-        return []
+        return Lead.objects.none()
+    return Lead.objects.filter(match).exclude(pk=lead.pk)
+
+
+def duplicate_candidates(lead: Lead, window_days: int) -> list[int]:
+    """Other leads sold to the same pro with the same customer phone or email, within the window."""
     window = timedelta(days=window_days)
     return list(
-        Lead.objects.filter(match, pro_id=lead.pro_id)
+        same_customer(lead)
+        .filter(pro_id=lead.pro_id)
         .filter(received_at__range=(lead.received_at - window, lead.received_at + window))
-        .exclude(pk=lead.pk)
         .values_list("id", flat=True)[:20]
     )
+
+
+def pro_history(request: RefundRequest, now: datetime, size: int = 10) -> dict:
+    """The pro's other requests (the latest `size`) and their counts over the peer window."""
+    window = params().peer_window_days
+    since = now - timedelta(days=window)
+    recent = list(
+        RefundRequest.objects.filter(pro_id=request.pro_id)
+        .exclude(pk=request.pk)
+        .select_related("lead__category")
+        .order_by("-submitted_at")[:size]
+    )
+    by_status = dict(
+        RefundRequest.objects.filter(pro_id=request.pro_id, submitted_at__gte=since)
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
+    leads = Lead.objects.filter(pro_id=request.pro_id, received_at__gte=since).count()
+    return {
+        "window_days": window,
+        "requests": sum(by_status.values()),
+        "leads": leads,
+        "by_status": [
+            (Status(value).label, by_status[value], STATUS_COLOURS[Status(value)])
+            for value in Status.values
+            if by_status.get(value)
+        ],
+        "recent": recent,
+    }
 
 
 def assess_lead(
@@ -106,29 +140,30 @@ def assess_lead(
 
 
 def allowed_actions(request: RefundRequest, user: User, now: datetime | None = None) -> set[str]:
-    """The actions `user` may take on `request` now: the buttons the admin shows.
+    """The staff transitions `user` may take on `request` now: the buttons the admin shows.
 
-    The same checks the functions above make, so a shown button is never refused for a rule
-    the page could have known; the functions still re-check everything under the row lock.
+    Staff transitions are those the state machine guards with a permission. The same checks
+    the commands make, so a shown button is never refused for a rule the page could have known;
+    the commands still re-check everything under the row lock.
     """
     now = now or timezone.now()
-    actions = {
-        t.name
-        for t in request.get_available_user_status_transitions(user)
-        if t.name in {"claim", "release", "approve", "deny", "overturn", "uphold"}
-    }
+    by_permission: dict[str, set[str]] = {}
+    for t in request.get_available_user_status_transitions(user):
+        if t.permission:
+            by_permission.setdefault(t.permission, set()).add(t.name)
+    deciding = by_permission.get(permissions.DECIDE, set())
+    resolving = by_permission.get(permissions.RESOLVE_DISPUTE, set())
     if request.claimed_by_other(user, now):
-        actions -= {"claim", "release", "approve", "deny"}
+        deciding = set()
     elif request.claimed_by_id == user.pk and request.status == Status.IN_REVIEW:
-        actions.discard("claim")
+        deciding.discard("claim")
     else:
         # Nobody holds a live claim: claiming is what there is to do, not releasing.
-        actions.discard("release")
-    if actions & {"overturn", "uphold"} and user.pk in {
-        d.decided_by_id for d in request.decisions.all()
-    }:
-        actions -= {"overturn", "uphold"}
-    return actions
+        deciding.discard("release")
+    # Four eyes: whoever decided the request does not resolve its dispute.
+    if resolving and user.pk in {d.decided_by_id for d in request.decisions.all()}:
+        resolving = set()
+    return deciding | resolving
 
 
 def stuck_credits() -> QuerySet[Credit]:
@@ -169,7 +204,7 @@ def queue_stats(*, now: datetime | None = None, cached: bool = False) -> dict:
     return {
         "open": open_work["open"],
         "overdue": open_work["overdue"],
-        "review_hours": settings.REFUND_POLICY["REVIEW_HOURS"],
+        "review_hours": params().review_hours,
         "week": {
             "counted": counts["week"],
             "in_time": counts["week_in_time"],

@@ -15,7 +15,7 @@ from django.contrib.admin.utils import quote
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
-from refunds.admin import html
+from refunds.admin.display import html
 
 register = template.Library()
 PK = "__pk__"

@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from accounts.models import InboxMessage
 from leads.choices import Sender
-from refunds import services
+from refunds import permissions, services
+from refunds.admin.actions import ACTIONS
 from refunds.choices import Reason, Status
-from refunds.models import Decision, DenialTemplate, RefundEvent
-from tests.factories import LeadFactory, MessageFactory, RefundRequestFactory
+from refunds.models import Decision, DenialTemplate, RefundEvent, RefundRequest
+from tests.factories import LeadFactory, MessageFactory, RefundRequestFactory, assessment_json
 from tests.refunds.staff_flows import chatty_lead, disputed, submitted
 
 QUEUE = "/admin/refunds/refundrequest/"
@@ -32,9 +33,9 @@ def _messages(response) -> list[str]:
 
 def _buttons(html: str) -> set[str]:
     found = set()
-    for action in ("claim", "release", "approve", "deny", "overturn", "uphold"):
-        if f'name="transition" value="{action}"' in html:
-            found.add(action)
+    for action in ACTIONS:
+        if f'name="transition" value="{action.name}"' in html:
+            found.add(action.name)
     return found
 
 
@@ -345,5 +346,53 @@ def test_the_peer_line_counts_in_words(client_for, alice, rita, requests, leads,
         "market_median": 0.05,
         "threshold": 0.1,
     }
-    request = RefundRequestFactory(lead__pro=alice, assessment={"peers": peers})
+    request = RefundRequestFactory(lead__pro=alice, assessment=assessment_json(peers=peers))
     assert text in client_for(rita).get(page_of(request)).text
+
+
+# The decision bar's table
+
+
+def test_the_action_table_is_every_staff_transition_with_its_permission():
+    declared = {
+        t.name: t.permission
+        for t in RefundRequest._meta.get_field("status").get_all_transitions(RefundRequest)
+        if t.permission
+    }
+    assert {a.name: a.permission for a in ACTIONS} == declared
+
+
+def test_every_action_of_the_table_shows_its_label_and_works_from_the_page(
+    client_for, alice, rita, sam, django_capture_on_commit_callbacks
+):
+    """Each row's button is on the page for someone who may press it, and pressing it runs the
+    row's command and says the row's message."""
+    for action in ACTIONS:
+        support = action.permission == permissions.RESOLVE_DISPUTE
+        request = (
+            disputed(django_capture_on_commit_callbacks, alice, rita)
+            if support
+            else submitted(alice)
+        )
+        actor = sam if support else rita
+        client = client_for(actor)
+        if action.name == "release":
+            services.claim(reviewer=rita, request_id=request.pk)
+        html = client.get(page_of(request)).text
+        label = action.label.format(price=request.lead.price)
+        assert label in html, action.name
+        data = {"transition": action.name}
+        if action.form is not None:
+            data.update(
+                {
+                    f"{action.name}-{field}": "Written for the test."
+                    for field in action.form.base_fields
+                }
+            )
+        response = client.post(page_of(request), data)
+        assert response.status_code == 302, action.name
+        done = action.done.format(
+            pk=request.pk, price=request.lead.price, pro=request.pro.display_name
+        )
+        assert done in _messages(response), action.name
+        assert RefundEvent.objects.filter(request=request, action=action.name).exists()

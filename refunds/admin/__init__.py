@@ -1,0 +1,19 @@
+"""The back office: the reviewers' queue, the request page, support's disputes queue and the
+records the product writes. One module per screen; importing them here runs the registrations.
+
+Admin classes stay thin. Every change of state goes through refunds.services, which checks
+permission and state again under the row lock; the page only hides buttons that would be refused.
+"""
+
+from refunds.admin.disputes import DisputeAdmin
+from refunds.admin.queue import RefundRequestAdmin
+from refunds.admin.records import CreditAdmin, DecisionAdmin, DenialTemplateAdmin, RefundEventAdmin
+
+__all__ = [
+    "CreditAdmin",
+    "DecisionAdmin",
+    "DenialTemplateAdmin",
+    "DisputeAdmin",
+    "RefundEventAdmin",
+    "RefundRequestAdmin",
+]

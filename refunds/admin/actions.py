@@ -1,0 +1,115 @@
+"""The request page's decision bar, declared once.
+
+Each row is one staff transition: the POST value, the permission the state machine guards it
+with, the button, what its panel asks for and says, the service command it runs and what the
+page says when it worked. The bar's buttons, the POST dispatch and the tests all read this
+table; adding an action is adding a row (and its transition and command).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+
+from accounts.models import User
+from refunds import permissions, services
+from refunds.admin.forms import DenialForm, OverturnForm
+
+
+@dataclass(frozen=True)
+class ReviewerAction:
+    name: str  # the transition's name, and the value of the POST's `transition` field
+    permission: str  # the one the transition declares (a test checks they agree)
+    verb: str  # in refusals: "Approve refused: …"
+    label: str  # the button; {price} is the lead's price
+    done: str  # the message once it worked; {pk}, {price} and {pro}
+    run: Callable[[User, int, dict[str, Any]], object]  # (person, request id, form data)
+    form: type[forms.Form] | None = None  # None: one click; else a panel with these fields
+    submit: str = ""  # the panel's button
+    confirm: str = ""  # the panel's first line: what pressing it does; {price}
+    style: str = ""  # approve or deny: the button's colour
+    offers_templates: bool = False  # the panel starts from a denial template
+    stays: bool = False  # after it, the page again (a claim) rather than the list
+
+
+ACTIONS: tuple[ReviewerAction, ...] = (
+    ReviewerAction(
+        name="claim",
+        permission=permissions.DECIDE,
+        verb="Claim",
+        label="Claim",
+        done="You claimed request #{pk}.",
+        run=lambda user, pk, data: services.claim(reviewer=user, request_id=pk),
+        stays=True,
+    ),
+    ReviewerAction(
+        name="release",
+        permission=permissions.DECIDE,
+        verb="Release",
+        label="Release",
+        done="Request #{pk} is back in the queue.",
+        run=lambda user, pk, data: services.release(reviewer=user, request_id=pk),
+        stays=True,
+    ),
+    ReviewerAction(
+        name="approve",
+        permission=permissions.DECIDE,
+        verb="Approve",
+        label="Approve · credit ${price}",
+        done="Approved request #{pk}: ${price} goes back to {pro}.",
+        run=lambda user, pk, data: services.approve(reviewer=user, request_id=pk),
+        style="approve",
+    ),
+    ReviewerAction(
+        name="overturn",
+        permission=permissions.RESOLVE_DISPUTE,
+        verb="Overturn",
+        label="Overturn…",
+        done="Overturned: request #{pk} is approved and will be credited.",
+        run=lambda user, pk, data: services.overturn(agent=user, request_id=pk, **data),
+        form=OverturnForm,
+        submit="Overturn and credit",
+        confirm="Approve after all: ${price} goes back to the pro, with this note.",
+        style="approve",
+    ),
+    ReviewerAction(
+        name="deny",
+        permission=permissions.DECIDE,
+        verb="Deny",
+        label="Deny…",
+        done="Denied request #{pk}; the pro will be told.",
+        run=lambda user, pk, data: services.deny(reviewer=user, request_id=pk, **data),
+        form=DenialForm,
+        submit="Deny and notify the pro",
+        confirm="The pro receives this in their Inbox and by email. Edit it to fit this lead.",
+        style="deny",
+        offers_templates=True,
+    ),
+    ReviewerAction(
+        name="uphold",
+        permission=permissions.RESOLVE_DISPUTE,
+        verb="Uphold",
+        label="Uphold…",
+        done="Upheld the denial of request #{pk}.",
+        run=lambda user, pk, data: services.uphold(agent=user, request_id=pk, **data),
+        form=DenialForm,
+        submit="Uphold and notify the pro",
+        confirm="The pro receives this in their Inbox. Edit it to fit this lead.",
+        style="deny",
+        offers_templates=True,
+    ),
+)
+BY_NAME = {action.name: action for action in ACTIONS}
+
+
+@dataclass(frozen=True)
+class Button:
+    """One action of the bar as the page shows it for a request."""
+
+    action: ReviewerAction
+    label: str
+    confirm: str
+    form: forms.Form | None

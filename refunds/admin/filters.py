@@ -1,0 +1,120 @@
+"""The list filters of the queue, the disputes queue and the credits list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from refunds import services
+from refunds.choices import OPEN_STATUSES, DisputeStatus, Status
+
+
+class DefaultChoiceFilter(admin.SimpleListFilter):
+    """A filter that opens on `default` (the work still to do), with no 'All' of Django's own:
+    'all' is one of its lookups, so the default can be left."""
+
+    default = ""
+
+    def value(self) -> str:
+        return super().value() or self.default
+
+    def choices(self, changelist: Any):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+class StateFilter(DefaultChoiceFilter):
+    """Opens on the work still to do; every state, and all of them, one click away."""
+
+    title = "state"
+    parameter_name = "state"
+    default = "open"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("open", "Open (to decide)"), *Status.choices, ("all", "All")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value == "all":
+            return queryset
+        if value in Status.values:
+            return queryset.filter(status=value)
+        return queryset.filter(status__in=OPEN_STATUSES)
+
+
+class DisputeStateFilter(DefaultChoiceFilter):
+    title = "state"
+    parameter_name = "state"
+    default = DisputeStatus.OPEN
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [*DisputeStatus.choices, ("all", "All")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value == "all":
+            return queryset
+        return queryset.filter(status=value)
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = "deadline"
+    parameter_name = "overdue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Overdue"), ("no", "On time")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        late = Q(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
+        if self.value() == "yes":
+            return queryset.filter(late)
+        if self.value() == "no":
+            return queryset.exclude(late)
+        return queryset
+
+
+class ClaimFilter(admin.SimpleListFilter):
+    title = "claimed"
+    parameter_name = "claimed"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("me", "By me"), ("others", "By someone else"), ("nobody", "Not claimed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        now = timezone.now()
+        if self.value() == "me":
+            return queryset.live_claims(now).filter(claimed_by=request.user)
+        if self.value() == "others":
+            return queryset.live_claims(now).exclude(claimed_by=request.user)
+        if self.value() == "nobody":
+            return queryset.without_live_claim(now)
+        return queryset
+
+
+class MarketFilter(admin.RelatedFieldListFilter):
+    @property
+    def include_empty_choice(self) -> bool:
+        return False
+
+
+class StuckCreditFilter(admin.SimpleListFilter):
+    """Credits the worker gave up on (services.stuck_credits): support's to-do list."""
+
+    title = "attempts"
+    parameter_name = "stuck"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Needs a person (gave up)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(pk__in=services.stuck_credits().values("pk"))
+        return queryset

@@ -1,0 +1,214 @@
+"""The request page, shared by the queue and the disputes queue: everything needed to decide on
+one page, and the decision bar's actions (refunds.admin.actions) handled through services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django_fsm import ConcurrentTransition
+
+from accounts.models import User
+from refunds import permissions, services
+from refunds.admin.actions import ACTIONS, BY_NAME, Button, ReviewerAction
+from refunds.admin.checklist import checklist
+from refunds.admin.display import review_clock
+from refunds.admin.forms import first_template, ordered_templates
+from refunds.choices import OPEN_STATUSES, Status
+from refunds.models import Decision, RefundEvent, RefundRequest
+
+REVIEW_TEMPLATE = "admin/refunds/refundrequest/review.html"
+SAME_CUSTOMER_SIZE = 20
+
+
+def load_request(pk: int) -> RefundRequest:
+    return (
+        RefundRequest.objects.select_related(
+            "lead__category",
+            "pro__pro_profile__market",
+            "claimed_by",
+            "credit",
+            "dispute",
+        )
+        .prefetch_related(
+            Prefetch("decisions", queryset=Decision.objects.select_related("decided_by")),
+            Prefetch("events", queryset=RefundEvent.objects.select_related("actor")),
+        )
+        .get(pk=pk)
+    )
+
+
+def _timeline(request: RefundRequest) -> list[dict]:
+    """The lead's messages and contact attempts in the order they happened, report marked."""
+    lead = request.lead
+    items = [{"kind": "message", "at": m.sent_at, "obj": m} for m in lead.messages.all()]
+    items += [
+        {"kind": "attempt", "at": a.attempted_at, "obj": a} for a in lead.contact_attempts.all()
+    ]
+    items.append({"kind": "report", "at": request.submitted_at, "obj": request})
+    items.sort(key=lambda item: item["at"])
+    return items
+
+
+def _no_action_reason(request: RefundRequest, user: User, now: datetime) -> str:
+    """Why the bar has no buttons, so nobody wonders whether the page is broken."""
+    if request.claimed_by_other(user, now):
+        return f"{request.claimed_by} is reviewing this request."
+    if request.status in OPEN_STATUSES and not user.has_perm(permissions.DECIDE):
+        return "Reviewers decide open requests."
+    if request.status == Status.REVIEWED:
+        return "Decided; the worker is sending the credit or the notice."
+    if request.status == Status.DISPUTED:
+        if not user.has_perm(permissions.RESOLVE_DISPUTE):
+            return "Support resolves disputes."
+        return "You decided this request, so another member of support must resolve the dispute."
+    if request.status in (Status.CREDITED, Status.DENIED, Status.WITHDRAWN):
+        return f"This request is {Status(request.status).label.lower()}; nothing left to decide."
+    return "No action is open to you on this request."
+
+
+class RequestPage:
+    """Builds and handles the request page for one admin (the queue's or the disputes')."""
+
+    def __init__(self, model_admin: admin.ModelAdmin, changelist_name: str) -> None:
+        self.model_admin = model_admin
+        self.changelist_name = changelist_name
+
+    def render(
+        self,
+        http: HttpRequest,
+        refund: RefundRequest,
+        *,
+        obj: Any,
+        bound: dict[str, forms.Form] | None = None,
+        open_panel: str = "",
+        status: int = 200,
+    ) -> TemplateResponse:
+        now = timezone.now()
+        user = http.user
+        allowed = services.allowed_actions(refund, user, now)
+        shown = [action for action in ACTIONS if action.name in allowed]
+        decisions = list(refund.decisions.all())
+        offers_templates = any(action.offers_templates for action in shown)
+        template_groups = ordered_templates({refund.reason}) if offers_templates else []
+        first = first_template(template_groups)
+        initial = {"explanation": first.explanation, "guidance": first.guidance} if first else {}
+        bar = [
+            self._button(action, refund, (bound or {}).get(action.name), initial)
+            for action in shown
+        ]
+        dispute = getattr(refund, "dispute", None)
+        disputed_decision = None
+        if dispute is not None:
+            before = [d for d in decisions if d.decided_at <= dispute.opened_at]
+            disputed_decision = before[-1] if before else None
+        timeline = _timeline(refund)
+        model_admin = self.model_admin
+        opts = model_admin.model._meta
+        context = {
+            **model_admin.admin_site.each_context(http),
+            "title": f"Refund request #{refund.pk}",
+            "subtitle": None,
+            "opts": opts,
+            "app_label": opts.app_label,
+            "original": obj,
+            "refund": refund,
+            "lead": refund.lead,
+            "profile": getattr(refund.pro, "pro_profile", None),
+            "clock": review_clock(refund, now),
+            "live_claim": refund.has_live_claim(now),
+            "bar": bar,
+            "no_action_reason": "" if bar else _no_action_reason(refund, user, now),
+            "open_panel": open_panel,
+            "template_groups": template_groups,
+            "selected_template": first,
+            "timeline": timeline,
+            "message_count": sum(1 for item in timeline if item["kind"] == "message"),
+            "attempt_count": sum(1 for item in timeline if item["kind"] == "attempt"),
+            "checklist": checklist(refund),
+            "decisions": decisions,
+            "credit": getattr(refund, "credit", None),
+            "dispute": dispute,
+            "disputed_decision": disputed_decision,
+            "events": list(refund.events.all()),
+            "history": services.pro_history(refund, now),
+            "same_customer": list(
+                services.same_customer(refund.lead)
+                .select_related("pro__pro_profile", "category", "refund_request")
+                .order_by("-received_at")[:SAME_CUSTOMER_SIZE]
+            ),
+            "duplicate_ids": set(refund.assessed.duplicate_lead_ids if refund.assessed else ()),
+            "changelist_url": reverse(f"admin:{self.changelist_name}"),
+            "media": model_admin.media,
+            "is_nav_sidebar_enabled": False,
+        }
+        return TemplateResponse(http, REVIEW_TEMPLATE, context, status=status)
+
+    @staticmethod
+    def _button(
+        action: ReviewerAction, refund: RefundRequest, bound: forms.Form | None, initial: dict
+    ) -> Button:
+        form = None
+        if action.form is not None:
+            form = bound or action.form(
+                prefix=action.name, initial=initial if action.offers_templates else None
+            )
+        price = refund.lead.price
+        return Button(
+            action=action,
+            label=action.label.format(price=price),
+            confirm=action.confirm.format(price=price),
+            form=form,
+        )
+
+    def handle_post(self, http: HttpRequest, refund: RefundRequest, *, obj: Any) -> HttpResponse:
+        action = BY_NAME.get(http.POST.get("transition", ""))
+        here = http.get_full_path()
+        if action is None:
+            messages.error(http, "That is not an action this page knows.")
+            return HttpResponseRedirect(here)
+        data: dict[str, Any] = {}
+        if action.form is not None:
+            form = action.form(http.POST, prefix=action.name)
+            if not form.is_valid():
+                return self._invalid(http, refund, obj, action, form)
+            data = form.cleaned_data
+        try:
+            action.run(http.user, refund.pk, data)
+        except services.RefundError as error:
+            messages.error(http, f"{action.verb} refused: {error}")
+            return HttpResponseRedirect(here)
+        except ConcurrentTransition:
+            messages.error(
+                http, "Someone changed this request at the same moment. Look at it again."
+            )
+            return HttpResponseRedirect(here)
+        messages.success(
+            http,
+            action.done.format(pk=refund.pk, price=refund.lead.price, pro=refund.pro.display_name),
+        )
+        if action.stays:
+            return HttpResponseRedirect(here)
+        return HttpResponseRedirect(reverse(f"admin:{self.changelist_name}"))
+
+    def _invalid(
+        self,
+        http: HttpRequest,
+        refund: RefundRequest,
+        obj: Any,
+        action: ReviewerAction,
+        form: forms.Form,
+    ) -> TemplateResponse:
+        # Checked before the form, so a refused action reads as refused, not as a form error.
+        if action.name not in services.allowed_actions(refund, http.user):
+            messages.error(http, f"{action.verb} is not open to you on this request.")
+        return self.render(
+            http, refund, obj=obj, bound={action.name: form}, open_panel=action.name, status=400
+        )
