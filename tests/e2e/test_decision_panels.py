@@ -1,0 +1,56 @@
+"""On a phone, every decision panel of the request page opens inside the screen and can be
+filled in and sent (the bar's actions come from refunds.admin.actions)."""
+
+import pytest
+from playwright.sync_api import expect
+
+from refunds.admin.actions import ACTIONS
+from refunds.choices import Status
+from refunds.models import RefundRequest
+from tests.e2e.conftest import screenshot
+from tests.refunds.staff_flows import disputed, submitted
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+]
+PHONE = {"width": 390, "height": 844}
+PANELS = [action for action in ACTIONS if action.form is not None]
+
+
+def _assert_inside(page, locator) -> None:
+    box = locator.bounding_box()
+    assert box is not None
+    width = page.viewport_size["width"]
+    assert box["x"] >= 0, box
+    assert box["x"] + box["width"] <= width, box
+    # No sideways scrolling either: the page is no wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("action", PANELS, ids=[action.name for action in PANELS])
+def test_each_panel_opens_inside_a_phone_screen_and_sends(
+    page, sign_in, alice, rita, sam, action, django_capture_on_commit_callbacks
+):
+    support = action.name in ("overturn", "uphold")
+    request = (
+        disputed(django_capture_on_commit_callbacks, alice, rita) if support else submitted(alice)
+    )
+    page.set_viewport_size(PHONE)
+    sign_in(sam if support else rita)
+    page.goto(f"/admin/refunds/refundrequest/{request.pk}/change/")
+
+    page.get_by_text(action.label).click()
+    panel = page.locator("details.rq-pop[open] .rq-pop__panel")
+    expect(panel).to_be_visible()
+    _assert_inside(page, panel)
+    screenshot(page, f"panel-{action.name}-390")
+    for field in action.form.base_fields:
+        panel.locator(f"[name='{action.name}-{field}']").fill("Written on a phone.")
+    submit = panel.get_by_role("button", name=action.submit)
+    _assert_inside(page, submit)
+    submit.click()
+    expect(page.locator(".messagelist")).to_contain_text(f"request #{request.pk}")
+    request.refresh_from_db()
+    assert request.status != (Status.DISPUTED if support else Status.SUBMITTED)
+    assert RefundRequest.objects.get(pk=request.pk).events.filter(action=action.name).exists()
