@@ -160,6 +160,10 @@ class Credit(models.Model):
     def __str__(self) -> str:
         return f"{self.amount} to {self.get_method_display()} ({self.get_status_display()})"
 
+    @property
+    def is_posted(self) -> bool:
+        return self.status == CreditStatus.POSTED
+
 
 class Dispute(models.Model):
     """A pro's reply to a denial, asking support to look again: at most one per request."""
@@ -197,6 +201,18 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return f"Dispute of request #{self.request_id} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == DisputeStatus.OPEN
+
+    @property
+    def overturned(self) -> bool:
+        return self.status == DisputeStatus.OVERTURNED
+
+    @property
+    def upheld(self) -> bool:
+        return self.status == DisputeStatus.UPHELD
 
 
 class ImmutableError(Exception):
