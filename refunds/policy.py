@@ -37,6 +37,7 @@ class Params:
     # A first reply within this many hours of the lead is what the help article calls replying
     # quickly; the reviewer's checklist marks a slower one.
     first_response_hours: int = 24
+    dispute_hours: int = 48
 
     @classmethod
     def from_settings(cls, policy: dict) -> Params:
@@ -54,6 +55,7 @@ class Params:
             claim_minutes=policy["CLAIM_MINUTES"],
             card_settlement_business_days=policy["CARD_SETTLEMENT_BUSINESS_DAYS"],
             first_response_hours=policy["FIRST_RESPONSE_HOURS"],
+            dispute_hours=policy["DISPUTE_HOURS"],
         )
 
 
@@ -71,6 +73,11 @@ def window_open(received_at: datetime, now: datetime, params: Params) -> bool:
 
 def review_due(submitted_at: datetime, params: Params) -> datetime:
     return submitted_at + timedelta(hours=params.review_hours)
+
+
+def dispute_due(opened_at: datetime, params: Params) -> datetime:
+    """Support answers a pro's dispute within this long of the reply."""
+    return opened_at + timedelta(hours=params.dispute_hours)
 
 
 # Reasons

@@ -35,7 +35,8 @@ def resume_stuck() -> int:
 
 
 def sweep_overdue() -> int:
-    return len(services.sweep_overdue())
+    """Requests past their decision time, then disputes past their answer time."""
+    return len(services.sweep_overdue()) + len(services.sweep_overdue_disputes())
 
 
 def compute_peer_stats() -> int:

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.decorators import pro_required
@@ -214,13 +214,17 @@ def dispute(request: HttpRequest, message_id: int) -> HttpResponse:
     if not form.is_valid():
         return _render_inbox_message(request, message, form)
     try:
-        services.open_dispute(
+        opened = services.open_dispute(
             pro=request.user, request_id=decision.request_id, message=form.cleaned_data["message"]
         )
     except services.RefundError as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, "Thanks — support will look at your request again.")
+        due = formats.date_format(timezone.localtime(opened.due_at), "F j, g:i A T")
+        messages.success(
+            request,
+            f"Thanks — support will look at your request again and answer here by {due}.",
+        )
     return redirect("inbox_message", message.pk)
 
 

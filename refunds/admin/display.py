@@ -12,7 +12,7 @@ from django.utils.safestring import SafeData, SafeString
 
 from refunds import services
 from refunds.choices import OPEN_STATUSES, STATUS_COLOURS, Reason, Status
-from refunds.models import RefundRequest
+from refunds.models import Dispute, RefundRequest
 from refunds.policy import Assessment
 
 # The queue is dense: the full label is the cell's tooltip.
@@ -67,17 +67,33 @@ class Clock:
     level: str  # ok, warn, late: the colour of the chip
 
 
+def clock(due_at: datetime, now: datetime, allowed: timedelta) -> Clock:
+    """Time left until `due_at` (or how late it is), amber in the last quarter of `allowed`."""
+    left = due_at - now
+    if left < timedelta(0):
+        return Clock(f"{duration(left)} overdue", "late")
+    return Clock(f"{duration(left)} left", "warn" if left < allowed / 4 else "ok")
+
+
 def review_clock(request: RefundRequest, now: datetime) -> Clock | None:
     """None once the request is decided: there is no clock to show any more."""
     if request.status not in OPEN_STATUSES:
         return None
-    left = request.due_at - now
-    if left < timedelta(0):
-        return Clock(f"{duration(left)} overdue", "late")
-    # Amber in the last quarter of the review time.
-    review = timedelta(hours=services.params().review_hours)
-    level = "warn" if left < review / 4 else "ok"
-    return Clock(f"{duration(left)} left", level)
+    return clock(request.due_at, now, timedelta(hours=services.params().review_hours))
+
+
+def dispute_clock(dispute: Dispute, now: datetime) -> Clock | None:
+    """None once support has answered."""
+    if not dispute.is_open:
+        return None
+    return clock(dispute.due_at, now, timedelta(hours=services.params().dispute_hours))
+
+
+def clock_chip(value: Clock | None, done: str) -> SafeString:
+    """The coloured time-left chip, or `done` once there is no clock."""
+    if value is None:
+        return html('<span class="rq-muted">{}</span>', done)
+    return html('<span class="rq-chip rq-chip--{}">{}</span>', value.level, value.text)
 
 
 def status_badge(status: str) -> SafeString:

@@ -10,10 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from accounts.admin import ReadOnlyAdmin
-from refunds.admin.display import REASON_SHORT, duration, html
+from refunds.admin.display import REASON_SHORT, clock_chip, dispute_clock, duration, html
 from refunds.admin.filters import DisputeStateFilter
 from refunds.admin.request_page import RequestPage, load_request
-from refunds.choices import DisputeStatus
 from refunds.models import Decision, Dispute
 
 
@@ -21,7 +20,7 @@ from refunds.models import Decision, Dispute
 class DisputeAdmin(ReadOnlyAdmin, admin.ModelAdmin[Dispute]):
     list_display = (
         "customer",
-        "waiting",
+        "time_left",
         "pro_name",
         "reason",
         "original_decision",
@@ -36,7 +35,7 @@ class DisputeAdmin(ReadOnlyAdmin, admin.ModelAdmin[Dispute]):
         "request__pro__pro_profile__business_name",
         "message",
     )
-    ordering = ("opened_at", "id")
+    ordering = ("due_at", "id")
     show_full_result_count = False
 
     class Media:
@@ -71,11 +70,17 @@ class DisputeAdmin(ReadOnlyAdmin, admin.ModelAdmin[Dispute]):
         before = [d for d in obj.request.decisions.all() if d.decided_at <= obj.opened_at]
         return before[-1] if before else None
 
-    @admin.display(description="Waiting", ordering="opened_at")
-    def waiting(self, obj: Dispute) -> str:
-        if obj.status != DisputeStatus.OPEN:
+    @admin.display(description="Time left", ordering="due_at")
+    def time_left(self, obj: Dispute) -> str:
+        now = timezone.now()
+        left = dispute_clock(obj, now)
+        if left is None:
             return obj.get_status_display()
-        return duration(timezone.now() - obj.opened_at)
+        return html(
+            '{}<br><span class="rq-muted">waiting {}</span>',
+            clock_chip(left, done="answered"),
+            duration(now - obj.opened_at),
+        )
 
     @admin.display(description="Request", ordering="request__lead__customer_name")
     def customer(self, obj: Dispute) -> str:

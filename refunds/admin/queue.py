@@ -18,6 +18,7 @@ from accounts.models import User
 from refunds import permissions, services
 from refunds.admin.display import (
     REASON_SHORT,
+    clock_chip,
     contact_effort_verdict,
     hours,
     html,
@@ -121,10 +122,7 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
 
     @admin.display(description="Time left", ordering="due_at")
     def time_left(self, obj: RefundRequest) -> str:
-        clock = review_clock(obj, timezone.now())
-        if clock is None:
-            return html('<span class="rq-muted">{}</span>', "decided")
-        return html('<span class="rq-chip rq-chip--{}">{}</span>', clock.level, clock.text)
+        return clock_chip(review_clock(obj, timezone.now()), done="decided")
 
     @admin.display(description="State", ordering="status")
     def state(self, obj: RefundRequest) -> str:

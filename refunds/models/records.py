@@ -181,6 +181,15 @@ class Dispute(models.Model):
         verbose_name="opened at",
         default=timezone.now,
     )
+    due_at = models.DateTimeField(
+        verbose_name="answer due",
+        help_text="REFUND_DISPUTE_HOURS after the pro's reply.",
+    )
+    overdue_notified_at = models.DateTimeField(
+        verbose_name="overdue notice sent at",
+        null=True,
+        blank=True,
+    )
     status = models.CharField(
         verbose_name="status",
         max_length=10,
@@ -197,7 +206,14 @@ class Dispute(models.Model):
     )
 
     class Meta:
-        ordering = ("opened_at", "id")
+        ordering = ("due_at", "id")
+        indexes = [
+            models.Index(
+                fields=["due_at", "id"],
+                name="dispute_open_due",
+                condition=models.Q(status=DisputeStatus.OPEN),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Dispute of request #{self.request_id} ({self.get_status_display()})"

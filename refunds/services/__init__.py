@@ -39,6 +39,7 @@ from refunds.services.sweeps import (
     expire_claims,
     resume_stuck,
     sweep_overdue,
+    sweep_overdue_disputes,
 )
 from refunds.services.tasks import deliver_denial, email_notice, post_credit
 
@@ -76,6 +77,7 @@ __all__ = [
     "stuck_credits",
     "submit_report",
     "sweep_overdue",
+    "sweep_overdue_disputes",
     "uphold",
     "withdraw",
 ]

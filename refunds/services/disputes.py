@@ -9,14 +9,19 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from accounts.models import User
+from refunds import policy
 from refunds.choices import DecisionKind, DisputeStatus, Outcome
 from refunds.models import Decision, Dispute, RefundRequest
-from refunds.services.core import MAX_NOTE_LENGTH, check_staff, lock, record, require
+from refunds.services.core import MAX_NOTE_LENGTH, check_staff, lock, params, record, require
 from refunds.services.review import clean_denial, decide
 
 
-def open_dispute(*, pro: User, request_id: int, message: str) -> Dispute:
-    """The pro's reply to a denial: support looks at the request again. Once per request."""
+def open_dispute(
+    *, pro: User, request_id: int, message: str, now: datetime | None = None
+) -> Dispute:
+    """The pro's reply to a denial: support looks at the request again, within
+    REFUND_DISPUTE_HOURS. Once per request."""
+    now = now or timezone.now()
     message = message.strip()
     require(bool(message), "Tell us why you think the decision is wrong.")
     require(len(message) <= MAX_NOTE_LENGTH, f"Keep your reply under {MAX_NOTE_LENGTH} characters.")
@@ -32,8 +37,13 @@ def open_dispute(*, pro: User, request_id: int, message: str) -> Dispute:
         before = request.status
         request.open_dispute()
         request.save(update_fields=("status",))
-        dispute = Dispute.objects.create(request=request, message=message)
-        record(request, pro, "dispute", before, message)
+        dispute = Dispute.objects.create(
+            request=request,
+            message=message,
+            opened_at=now,
+            due_at=policy.dispute_due(now, params()),
+        )
+        record(request, pro, "dispute", before, message, at=now)
         return dispute
 
 

@@ -16,8 +16,15 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.models import InboxMessage, User
 from leads.models import Lead
-from refunds.choices import OPEN_STATUSES, CreditStatus, DecisionKind, Outcome, Status
-from refunds.models import Credit, Decision, MarketPeerStats, RefundRequest
+from refunds.choices import (
+    OPEN_STATUSES,
+    CreditStatus,
+    DecisionKind,
+    DisputeStatus,
+    Outcome,
+    Status,
+)
+from refunds.models import Credit, Decision, Dispute, MarketPeerStats, RefundRequest
 from refunds.services.core import enqueue, lock, params, record
 from refunds.services.review import unclaim
 
@@ -170,6 +177,59 @@ def sweep_overdue(*, now: datetime | None = None) -> list[int]:
             subject, body = _overdue_digest(overdue, now)
             send_mail(subject, body, None, recipients)
         return [r.pk for r in overdue]
+
+
+def sweep_overdue_disputes(*, now: datetime | None = None) -> list[int]:
+    """Flag open disputes past their answer time and tell support, once per dispute.
+
+    As sweep_overdue does for requests: one email to every active support agent, sent inside
+    the transaction, so a failed send leaves them for the next sweep. Returns the request ids.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        overdue = list(
+            Dispute.objects.select_for_update(of=("self",))
+            .filter(status=DisputeStatus.OPEN, due_at__lt=now, overdue_notified_at__isnull=True)
+            .select_related("request__lead", "request__pro__pro_profile")
+            .order_by("due_at", "id")
+        )
+        if not overdue:
+            return []
+        for dispute in overdue:
+            dispute.overdue_notified_at = now
+            dispute.save(update_fields=("overdue_notified_at",))
+            record(
+                dispute.request,
+                None,
+                "dispute_overdue",
+                dispute.request.status,
+                f"No answer to the dispute by {dispute.due_at:%Y-%m-%d %H:%M} UTC.",
+                at=now,
+            )
+        recipients = list(
+            User.objects.filter(groups__name=Role.SUPPORT, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
+            .distinct()
+        )
+        if recipients:
+            count = len(overdue)
+            site = getattr(settings, "SITE_URL", "").rstrip("/")
+            lines = [
+                f"- #{d.request_id} {d.request.lead.customer_name}, for "
+                f"{d.request.pro.display_name}: {int((now - d.due_at).total_seconds() // 3600)} h "
+                f"overdue\n  {site}{reverse('admin:refunds_dispute_change', args=[d.pk])}"
+                for d in overdue
+            ]
+            send_mail(
+                f"{count} dispute{'s' if count != 1 else ''} past the "
+                f"{params().dispute_hours}-hour answer time",
+                "These pros are waiting for support's answer to their dispute:\n\n"
+                + "\n".join(lines),
+                None,
+                recipients,
+            )
+        return [d.request_id for d in overdue]
 
 
 def _overdue_digest(requests: list[RefundRequest], now: datetime) -> tuple[str, str]:

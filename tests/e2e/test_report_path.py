@@ -266,7 +266,7 @@ def test_a_pro_reads_a_denial_and_disputes_it(page, sign_in, alice, rita):
     )
     page.get_by_role("button", name="Send dispute").click()
     expect(
-        page.get_by_text(re.compile("Disputed on .* — support will answer in your inbox"))
+        page.get_by_text(re.compile("Support will answer here in your Inbox by .* UTC"))
     ).to_be_visible()
     expect(page.get_by_role("heading", name="Reply to dispute")).to_have_count(0)
     assert Dispute.objects.get(request=request).request.status == Status.DISPUTED

@@ -117,10 +117,9 @@ def test_replying_opens_a_dispute(client_for, lead, decide):
     assert dispute.message == "The customer wanted a roofer, see the chat."
     assert dispute.request.status == Status.DISPUTED
     today = timezone.now()
-    assert (
-        f"Disputed on {today:%B} {today.day}, {today.year} — support will answer in your inbox"
-        in html
-    )
+    assert f"Disputed on {today:%B} {today.day}, {today.year}" in html
+    # The pro is told when to expect support's answer (REFUND_DISPUTE_HOURS after the reply).
+    assert "Support will answer here in your Inbox by" in html
     assert "Reply to dispute" not in html
 
 

@@ -21,12 +21,12 @@ def allowed_steps() -> set[tuple[str, str]]:
     """Every (from, to) step an event may record.
 
     The state machine's transitions, the submission that creates a request, and notes that
-    leave an open request where it is (overdue). Support sending a stuck credit again is the one
-    other step (RETRY_STEP): the request stays reviewed until the credit is posted.
+    leave an open request or dispute where it is (overdue). Support sending a stuck credit
+    again is the one other step (RETRY_STEP): the request stays reviewed until it is posted.
     """
     steps = {(str(t.source), str(t.target)) for t in RefundRequest().get_all_status_transitions()}
     steps.add(("", Status.SUBMITTED.value))
-    steps |= {(status.value, status.value) for status in OPEN_STATUSES}
+    steps |= {(status.value, status.value) for status in (*OPEN_STATUSES, Status.DISPUTED)}
     return steps
 
 

@@ -683,6 +683,7 @@ class Command(BaseCommand):
                     "request_id": rid,
                     "message": "The customer clearly asked for a different job.",
                     "opened_at": opened,
+                    "due_at": policy.dispute_due(opened, policy.Params()),
                     "status": "open",
                 }
             )
