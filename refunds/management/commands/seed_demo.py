@@ -18,132 +18,25 @@ from django.utils import timezone
 from accounts.choices import LedgerKind, Role
 from accounts.models import LedgerEntry, Market, ProProfile, ServiceCategory, User
 from leads import services as leads_services
-from leads.choices import Outcome, PaymentMethod, Sender
+from leads.choices import PaymentMethod, Sender
 from leads.contact import normalise_email, normalise_phone
 from leads.models import Lead, Message
 from refunds import services
 from refunds.choices import Reason, Status
 from refunds.gateway import GatewayError, GatewayRefund
+from refunds.management.demo_data import (
+    CATEGORIES,
+    FIRST_NAMES,
+    LAST_NAMES,
+    PASSWORD,
+    PEER_NAMES,
+    PRO2_REQUESTS,
+    PRO_LEADS,
+    STAFF,
+    THREADS,
+    Call,
+)
 from refunds.models import Credit
-
-PASSWORD = "demo-password"
-
-CATEGORIES = [
-    ("Plumbing", "plumbing"),
-    ("Water heater repair", "water-heater-repair"),
-    ("Drain cleaning", "drain-cleaning"),
-    ("Roofing", "roofing"),
-    ("Electrical", "electrical"),
-    ("House cleaning", "house-cleaning"),
-    ("Landscaping", "landscaping"),
-]
-
-STAFF = [
-    ("reviewer@demo.test", "Rita", "Reyes", Role.REVIEWER),
-    ("reviewer2@demo.test", "Ravi", "Shah", Role.REVIEWER),
-    ("support@demo.test", "Sam", "Okafor", Role.SUPPORT),
-]
-
-# (key, days ago, customer, phone, email, category, location, request, price, paid with)
-PRO_LEADS = [
-    (
-        "today",
-        0.1,
-        "Maria Gonzalez",
-        "+1 512-555-0142",
-        "maria.gonzalez@example.com",
-        "water-heater-repair",
-        "Austin, TX 78704",
-        "Our 40-gallon gas water heater is leaking from the bottom. It's about 9 years old. "
-        "Can someone come look at it this week?",
-        "32.00",
-        PaymentMethod.CARD,
-    ),
-    (
-        "three-days",
-        3,
-        "James Whitfield",
-        "+1 512-555-0187",
-        "jwhitfield@example.com",
-        "plumbing",
-        "Austin, TX 78702",
-        "Kitchen sink drains slowly and the garbage disposal hums but doesn't spin.",
-        "24.50",
-        PaymentMethod.BALANCE,
-    ),
-    (
-        "hired-already",
-        13,
-        "Priya Raman",
-        "+1 512-555-0119",
-        "priya.raman@example.com",
-        "plumbing",
-        "Austin, TX 78701",
-        "Need a plumber to replace a leaking shut-off valve under the bathroom sink.",
-        "24.50",
-        PaymentMethod.BALANCE,
-    ),
-    (
-        "too-old",
-        20,
-        "Tom Becker",
-        "+1 512-555-0166",
-        "tom.becker@example.com",
-        "drain-cleaning",
-        "Austin, TX 78704",
-        "Main line backs up into the shower when the washing machine drains.",
-        "28.00",
-        PaymentMethod.BALANCE,
-    ),
-    (
-        "waiting-review",
-        5,
-        "Linda Park",
-        "+1 512-555-0173",
-        "linda.park@example.com",
-        "plumbing",
-        "Austin, TX 78702",
-        "Looking for someone to re-shingle the north side of our roof after the hail storm.",
-        "24.50",
-        PaymentMethod.BALANCE,
-    ),
-    (
-        "denied",
-        8,
-        "Kevin O'Brien",
-        "+1 512-555-0128",
-        "kevin.obrien@example.com",
-        "drain-cleaning",
-        "Austin, TX 78701",
-        "Bathtub drain is completely clogged, standing water.",
-        "28.00",
-        PaymentMethod.CARD,
-    ),
-    (
-        "credited",
-        10,
-        "Sandra Mills",
-        "+1 512-555-0150",
-        "sandra.mills@example.com",
-        "plumbing",
-        "Austin, TX 78704",
-        "Toilet keeps running after flushing; need the fill valve replaced.",
-        "24.50",
-        PaymentMethod.BALANCE,
-    ),
-]
-
-PEER_NAMES = [
-    "Hill Country Plumbing",
-    "Capitol Drain Pros",
-    "Bluebonnet Home Services",
-    "Barton Springs Plumbing",
-    "Eastside Rooter",
-    "Longhorn Pipe & Drain",
-]
-
-FIRST_NAMES = ["Ana", "Ben", "Chloe", "Diego", "Emma", "Frank", "Grace", "Hassan", "Ivy", "Jon"]
-LAST_NAMES = ["Adams", "Brooks", "Chen", "Diaz", "Evans", "Flores", "Garcia", "Hughes", "Ito"]
 
 
 class UnansweredGateway:
@@ -230,11 +123,7 @@ class Command(BaseCommand):
                 "",
                 categories["electrical"],
                 "Austin, TX 78745",
-                [
-                    "Install a ceiling fan in the bedroom.",
-                    "Two outlets in the kitchen stopped working.",
-                    "Need a quote for an EV charger in the garage.",
-                ][n],
+                PRO2_REQUESTS[n],
                 Decimal("29.00"),
                 PaymentMethod.BALANCE,
             )
@@ -314,80 +203,13 @@ class Command(BaseCommand):
         )
 
     def _threads(self, leads) -> None:
-        h = lambda hours: timedelta(hours=hours)  # noqa: E731
-        lead = leads["three-days"]
-        self._say(
-            lead,
-            Sender.PRO,
-            "Hi James, thanks for reaching out! I can stop by tomorrow "
-            "between 9 and 11 to look at the disposal. Does that work?",
-            h(0.3),
-        )
-        self._call(lead, Outcome.NO_ANSWER, h(2), "Rang twice, no voicemail set up.")
-        self._say(
-            lead, Sender.CUSTOMER, "Tomorrow morning could work. Is there a call-out fee?", h(20)
-        )
-        self._say(
-            lead,
-            Sender.PRO,
-            "No call-out fee. The diagnosis is free if you go ahead with the repair.",
-            h(21),
-        )
-        self._say(lead, Sender.SYSTEM, "James Whitfield viewed your quote.", h(22))
-
-        lead = leads["hired-already"]
-        self._say(
-            lead,
-            Sender.PRO,
-            "Hello Priya, I can replace that valve this afternoon. Would 3pm suit you?",
-            h(30),
-        )
-        self._call(lead, Outcome.VOICEMAIL, h(31), "Left a voicemail with my number.")
-        self._say(
-            lead,
-            Sender.CUSTOMER,
-            "Sorry, we already hired a plumber last week, before "
-            "anyone got back to us. Should have closed the request.",
-            h(33),
-        )
-
-        lead = leads["waiting-review"]
-        self._say(
-            lead,
-            Sender.PRO,
-            "Hi Linda, I'm a plumber; did you mean to ask for roofing? "
-            "I don't do roofs, unfortunately.",
-            h(1),
-        )
-        self._say(
-            lead,
-            Sender.CUSTOMER,
-            "Yes, roofing. The shingles on the north side blew off. Do you know anyone?",
-            h(3),
-        )
-        self._call(lead, Outcome.ANSWERED, h(26), "Confirmed it is a roofing job.")
-
-        lead = leads["denied"]
-        self._say(
-            lead, Sender.PRO, "Hi Kevin, I can clear that drain today. When are you home?", h(0.5)
-        )
-        self._call(lead, Outcome.NO_ANSWER, h(1))
-
-        lead = leads["credited"]
-        self._say(lead, Sender.PRO, "Hi Sandra, happy to fix the running toilet.", h(0.2))
-        self._say(
-            lead,
-            Sender.SYSTEM,
-            "This customer sent the same request earlier today; it was already sold to you.",
-            h(0.3),
-        )
-        self._call(lead, Outcome.ANSWERED, h(2), "Same job as her earlier request.")
-
-        lead = leads["too-old"]
-        self._say(
-            lead, Sender.PRO, "Hi Tom, sounds like a main line clog. I can snake it Thursday.", h(4)
-        )
-        self._say(lead, Sender.CUSTOMER, "Thursday is fine, thanks.", h(6))
+        for key, lines in THREADS.items():
+            for line in lines:
+                after = timedelta(hours=line.hours)
+                if isinstance(line, Call):
+                    self._call(leads[key], line.outcome, after, line.note)
+                else:
+                    self._say(leads[key], line.sender, line.body, after)
 
     def _history(self, pro, categories, rng, now) -> None:
         """Older leads the pro worked normally, so their refund rate is a fair one."""
