@@ -20,6 +20,7 @@ from integrations import ingest
 from integrations.choices import Scope
 from integrations.models import ApiKey
 from leads.models import ContactAttempt, Lead, Message
+from refunds import services
 from refunds.models import RefundRequest
 
 ERROR_CODES = frozenset({400, 401, 403, 409, 413, 422})
@@ -214,7 +215,7 @@ def put_lead(request: HttpRequest, payload: ingest.LeadIn, lead_id: str = _id("m
         "price": lead.price,
         "payment_method": lead.payment_method,
         "received_at": lead.received_at,
-        "report_deadline": lead.report_deadline,
+        "report_deadline": services.report_deadline(lead),
     }
     return Status(201 if stored.created else 200, body)
 
@@ -352,8 +353,8 @@ def get_refund_status(request: HttpRequest, lead_id: str = _id("mp-lead-5001")):
     )
     return {
         "lead_id": lead.marketplace_id,
-        "report_deadline": lead.report_deadline,
-        "reportable": request_ is None and lead.is_reportable(),
+        "report_deadline": services.report_deadline(lead),
+        "reportable": request_ is None and services.reportable(lead),
         "refund": _refund(request_) if request_ is not None else None,
     }
 

@@ -1,5 +1,3 @@
-from datetime import datetime, timedelta
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -92,15 +90,6 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_name} — {self.category}"
-
-    @property
-    def report_deadline(self) -> datetime:
-        """The last moment the pro may report this lead."""
-        days = settings.REFUND_POLICY["REPORT_WINDOW_DAYS"]
-        return self.received_at + timedelta(days=days)
-
-    def is_reportable(self, now: datetime | None = None) -> bool:
-        return (now or timezone.now()) <= self.report_deadline
 
     @property
     def available_channels(self) -> set[str]:

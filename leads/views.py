@@ -8,12 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import pro_required
 from leads import services
+from leads.access import get_own_lead, leads_for_pages
 from leads.choices import Channel, Outcome
 from leads.forms import LogCallForm, MessageForm
 from leads.models import ContactAttempt, Lead, Message
@@ -21,18 +22,11 @@ from leads.models import ContactAttempt, Lead, Message
 THREADS_PER_PAGE = 20
 
 
-def _get_own_lead(request: HttpRequest, lead_id: int) -> Lead:
-    """The signed-in pro's lead, or 404: another pro's lead looks exactly like a missing one."""
-    queryset = Lead.objects.select_related("category", "refund_request")
-    return get_object_or_404(queryset, pk=lead_id, pro=request.user)
-
-
 def _threads_page(request: HttpRequest) -> Page:
     """One page of the pro's threads with each thread's last message, in a fixed few queries."""
     last = Message.objects.filter(lead=OuterRef("pk")).order_by("-sent_at", "-id")
     threads = (
-        Lead.objects.filter(pro=request.user)
-        .select_related("category", "refund_request")
+        leads_for_pages(Lead.objects.filter(pro=request.user).select_related("category"))
         .annotate(
             last_body=Subquery(last.values("body")[:1]),
             last_sender=Subquery(last.values("sender")[:1]),
@@ -72,11 +66,6 @@ def _render_thread(
     message_form: MessageForm | None = None,
     call_form: LogCallForm | None = None,
 ) -> HttpResponse:
-    refund_request = getattr(lead, "refund_request", None)
-    decision = dispute = None
-    if refund_request is not None:
-        decision = refund_request.decisions.order_by("decided_at", "id").last()
-        dispute = getattr(refund_request, "dispute", None)
     attempts = list(lead.contact_attempts.all())
     return render(
         request,
@@ -85,13 +74,9 @@ def _render_thread(
             "nav_section": "marketing",
             "threads": _threads_page(request),
             "lead": lead,
-            "refund_request": refund_request,
-            "decision": decision,
-            "dispute": dispute,
             "timeline": _timeline(list(lead.messages.all()), attempts),
             "attempt_count": len(attempts),
             "call_count": sum(1 for a in attempts if a.channel == Channel.PHONE),
-            "reportable": lead.is_reportable(),
             "message_form": message_form or MessageForm(),
             "call_form": call_form or LogCallForm(lead=lead),
         },
@@ -113,14 +98,14 @@ def thread_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @pro_required
 def thread(request: HttpRequest, lead_id: int) -> HttpResponse:
-    return _render_thread(request, _get_own_lead(request, lead_id))
+    return _render_thread(request, get_own_lead(request, lead_id))
 
 
 @require_POST
 @login_required
 @pro_required
 def send_message(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = _get_own_lead(request, lead_id)
+    lead = get_own_lead(request, lead_id)
     form = MessageForm(request.POST)
     if not form.is_valid():
         return _render_thread(request, lead, message_form=form)
@@ -132,7 +117,7 @@ def send_message(request: HttpRequest, lead_id: int) -> HttpResponse:
 @login_required
 @pro_required
 def log_call(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = _get_own_lead(request, lead_id)
+    lead = get_own_lead(request, lead_id)
     form = LogCallForm(request.POST, lead=lead)
     if not form.is_valid():
         return _render_thread(request, lead, call_form=form)

@@ -10,8 +10,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.decorators import pro_required
 from accounts.models import InboxMessage
+from leads.access import get_own_lead
 from leads.models import Lead
-from leads.views import _get_own_lead
 from refunds import policy, services
 from refunds.choices import REASON_HELP, Outcome, Reason, Status
 from refunds.forms import DisputeForm, ReportForm
@@ -105,7 +105,7 @@ def _render_report(request: HttpRequest, lead: Lead, form: ReportForm) -> HttpRe
 @login_required
 @pro_required
 def report(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = _get_own_lead(request, lead_id)
+    lead = get_own_lead(request, lead_id)
     existing = getattr(lead, "refund_request", None)
     if existing is not None:
         return _already_reported(request, existing)

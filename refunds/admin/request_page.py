@@ -121,6 +121,7 @@ class RequestPage:
             "original": obj,
             "refund": refund,
             "lead": refund.lead,
+            "report_deadline": services.report_deadline(refund.lead),
             "profile": getattr(refund.pro, "pro_profile", None),
             "clock": review_clock(refund, now),
             "live_claim": refund.has_live_claim(now),

@@ -28,6 +28,8 @@ from refunds.services.queries import (
     peer_rates_for,
     pro_history,
     queue_stats,
+    report_deadline,
+    reportable,
     same_customer,
     stuck_credits,
 )
@@ -71,6 +73,8 @@ __all__ = [
     "post_credit",
     "queue_stats",
     "release",
+    "report_deadline",
+    "reportable",
     "resume_stuck",
     "retry_credit",
     "same_customer",

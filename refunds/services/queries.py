@@ -233,3 +233,12 @@ def _promise_counts(now: datetime) -> dict:
             month_in_time=Count("id", filter=in_time),
         )
     )
+
+
+def report_deadline(lead: Lead) -> datetime:
+    """The last moment the pro may report `lead` (the policy's report window)."""
+    return policy.report_deadline(lead.received_at, params())
+
+
+def reportable(lead: Lead, now: datetime | None = None) -> bool:
+    return policy.window_open(lead.received_at, now or timezone.now(), params())

@@ -235,7 +235,7 @@ def test_the_report_window_holds_to_the_second_on_the_page_and_in_the_form(alice
 def test_the_window_includes_its_last_moment_and_not_one_microsecond_more(alice):
     closes = LeadFactory(pro=alice)
     after = LeadFactory(pro=alice, received_at=closes.received_at)
-    deadline = closes.report_deadline
+    deadline = services.report_deadline(closes)
     services.submit_report(pro=alice, lead_id=closes.pk, reason=Reason.SPAM, now=deadline)
     with pytest.raises(services.RefundError, match="Reporting for this lead closed on"):
         services.submit_report(

@@ -54,7 +54,7 @@ def test_it_shows_the_leads_card(client_for, lead):
     assert lead.customer_email in html
     assert "$24.50" in html
     assert "paid with prepaid balance" in html
-    deadline = lead.report_deadline
+    deadline = services.report_deadline(lead)
     assert f"Report by {deadline:%B} {deadline.day}, {deadline.year}" in html
 
 
@@ -105,7 +105,7 @@ def test_it_offers_report_in_the_menu_inside_the_window(client_for, lead):
 def test_it_says_reporting_closed_past_the_window(client_for, alice):
     lead = LeadFactory(pro=alice, received_at=timezone.now() - timedelta(days=20))
     html = client_for(alice).get(url(lead)).content.decode()
-    deadline = lead.report_deadline
+    deadline = services.report_deadline(lead)
     assert f"Reporting closed on {deadline:%B} {deadline.day}, {deadline.year}" in html
     assert reverse("report", args=[lead.pk]) not in html
 

@@ -7,6 +7,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django_fsm import TransitionNotAllowed
 
+from refunds import services
 from refunds.choices import Outcome, Status
 from refunds.models import Credit, Decision, ImmutableError, RefundEvent, RefundRequest
 from tests.factories import LeadFactory, RefundRequestFactory
@@ -91,6 +92,6 @@ def test_events_are_never_changed_or_deleted(lead):
 
 def test_a_lead_knows_its_report_deadline(lead, settings):
     settings.REFUND_POLICY = {**settings.REFUND_POLICY, "REPORT_WINDOW_DAYS": 14}
-    assert lead.report_deadline == lead.received_at + timedelta(days=14)
-    assert lead.is_reportable(lead.received_at + timedelta(days=14))
-    assert not lead.is_reportable(lead.received_at + timedelta(days=14, seconds=1))
+    assert services.report_deadline(lead) == lead.received_at + timedelta(days=14)
+    assert services.reportable(lead, lead.received_at + timedelta(days=14))
+    assert not services.reportable(lead, lead.received_at + timedelta(days=14, seconds=1))

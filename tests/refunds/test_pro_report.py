@@ -136,7 +136,7 @@ def test_it_refuses_when_the_window_closes_between_form_and_submit(client_for, a
     response = client.post(url(lead), {"reason": Reason.WRONG_JOB})
     html = response.content.decode()
     assert response.status_code == 200
-    deadline = lead.report_deadline
+    deadline = services.report_deadline(lead)
     assert (
         f"Reporting for this lead closed on {deadline:%B} {deadline.day}, {deadline.year}" in html
     )

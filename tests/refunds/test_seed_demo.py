@@ -57,8 +57,8 @@ def test_the_pro_has_leads_of_every_age_and_state(seeded):
     now = timezone.now()
     ages = sorted((now - lead.received_at).days for lead in Lead.objects.filter(pro=pro))
     assert 0 in ages and 3 in ages and 13 in ages and 20 in ages
-    assert not Lead.objects.get(marketplace_id="demo-pro-too-old").is_reportable(now)
-    assert Lead.objects.get(marketplace_id="demo-pro-hired-already").is_reportable(now)
+    assert not services.reportable(Lead.objects.get(marketplace_id="demo-pro-too-old"), now)
+    assert services.reportable(Lead.objects.get(marketplace_id="demo-pro-hired-already"), now)
 
     statuses = set(RefundRequest.objects.filter(pro=pro).values_list("status", flat=True))
     assert statuses == {Status.SUBMITTED, Status.DENIED, Status.CREDITED}
