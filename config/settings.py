@@ -11,7 +11,15 @@ import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_cache, env_decimal, env_int, env_list, env_str
+from config.env import (
+    env_bool,
+    env_cache,
+    env_choice,
+    env_decimal,
+    env_int,
+    env_list,
+    env_str,
+)
 
 # Lets admin classes be written ModelAdmin[Model] at run time, as the type checker reads them.
 django_stubs_ext.monkeypatch()
@@ -192,7 +200,8 @@ Q_CLUSTER = {
 if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
     raise ImproperlyConfigured("Q_RETRY must be greater than Q_TIMEOUT (django-q2 requirement)")
 
-# The refund policy (DESIGN.md). Operators tune these; refunds/policy.py reads them.
+# The refund policy (DESIGN.md). Operators tune these; refunds/policy/ reads them.
+RULE_MODES = ("on", "suggest", "off")  # refunds/policy/rules.py: ON, SUGGEST, OFF
 REFUND_POLICY = {
     "REPORT_WINDOW_DAYS": env_int("REFUND_REPORT_WINDOW_DAYS", 14, minimum=1),
     "REVIEW_HOURS": env_int("REFUND_REVIEW_HOURS", 24, minimum=1),
@@ -208,7 +217,21 @@ REFUND_POLICY = {
     "CARD_SETTLEMENT_BUSINESS_DAYS": env_int("REFUND_CARD_SETTLEMENT_BUSINESS_DAYS", 5, minimum=0),
     "FIRST_RESPONSE_HOURS": env_int("REFUND_FIRST_RESPONSE_HOURS", 24, minimum=1),
     "DISPUTE_HOURS": env_int("REFUND_DISPUTE_HOURS", 48, minimum=1),
+    # Automatic approval of clear-cut requests: each rule on, suggest (shown only) or off.
+    "AUTO_APPROVE_MODES": {
+        "duplicate": env_choice("REFUND_AUTO_APPROVE_DUPLICATE", "on", RULE_MODES),
+        "outside_services": env_choice("REFUND_AUTO_APPROVE_OUTSIDE_SERVICES", "on", RULE_MODES),
+        "unreachable_contact": env_choice(
+            "REFUND_AUTO_APPROVE_UNREACHABLE_CONTACT", "suggest", RULE_MODES
+        ),
+    },
+    "AUTO_APPROVE_MAX_PRICE": env_decimal("REFUND_AUTO_APPROVE_MAX_PRICE", "100"),
+    "AUTO_APPROVE_PER_PRO_30D": env_int("REFUND_AUTO_APPROVE_PER_PRO_30D", 3),
+    "AUTO_APPROVE_SAMPLE_PERCENT": env_int("REFUND_AUTO_APPROVE_SAMPLE_PERCENT", 5),
+    "UNDO_SECONDS": env_int("REFUND_UNDO_SECONDS", 60),
 }
+if REFUND_POLICY["AUTO_APPROVE_SAMPLE_PERCENT"] > 100:
+    raise ImproperlyConfigured("REFUND_AUTO_APPROVE_SAMPLE_PERCENT must be between 0 and 100")
 if REFUND_POLICY["PEER_PERCENTILE"] > 100:
     raise ImproperlyConfigured("REFUND_PEER_PERCENTILE must be between 1 and 100")
 

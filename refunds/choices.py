@@ -54,7 +54,8 @@ class Outcome(models.TextChoices):
 
 class DecisionKind(models.TextChoices):
     REVIEW = "review", "Review"
-    AUTOMATIC = "automatic", "Automatic (peer refund rate)"
+    AUTOMATIC = "automatic", "Automatic denial (peer refund rate)"
+    AUTO_APPROVAL = "auto_approval", "Automatic approval (rule)"
     DISPUTE = "dispute", "Dispute resolution"
 
 

@@ -16,11 +16,15 @@ def _lead_line(request: RefundRequest) -> str:
 def approval(request: RefundRequest, credit: Credit) -> tuple[str, str]:
     decision = request.decisions.latest()
     subject = f"Refund approved: {request.lead.customer_name}"
-    opening = (
-        "Our support team looked at your dispute again and reversed the earlier decision."
-        if decision.kind == DecisionKind.DISPUTE
-        else "Good news: we approved your refund request."
-    )
+    if decision.kind == DecisionKind.DISPUTE:
+        opening = "Our support team looked at your dispute again and reversed the earlier decision."
+    elif decision.kind == DecisionKind.AUTO_APPROVAL:
+        opening = (
+            "Good news: your refund request was approved automatically, without waiting for a "
+            f"reviewer. Why: {decision.explanation}"
+        )
+    else:
+        opening = "Good news: we approved your refund request."
     if credit.method == PaymentMethod.BALANCE:
         money = f"${credit.amount} has been added to your prepaid balance and is available now."
     else:
@@ -30,7 +34,7 @@ def approval(request: RefundRequest, credit: Credit) -> tuple[str, str]:
             f"few business days; expect it by {expected}."
         )
     body = f"{opening}\n\nThis is for {_lead_line(request)}.\n\n{money}"
-    if decision.explanation:
+    if decision.explanation and decision.kind != DecisionKind.AUTO_APPROVAL:
         body += f"\n\nNote from our team: {decision.explanation}"
     return subject, body
 

@@ -125,8 +125,15 @@ def report(request: HttpRequest, lead_id: int) -> HttpResponse:
         except services.RefundError as refusal:
             form.add_error(None, str(refusal))
         else:
+            decision = refund_request.decisions.last()
             if refund_request.is_open:
                 messages.success(request, "Your refund request is in. We will decide within a day.")
+            elif decision is not None and decision.is_approval:
+                messages.success(
+                    request,
+                    f"Your refund request was approved automatically. {decision.explanation} "
+                    "The credit is on its way; the details are in your Inbox.",
+                )
             else:
                 messages.warning(
                     request,

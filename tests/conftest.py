@@ -104,3 +104,5 @@ def migration_data(request):
     migration.create_roles_and_templates(apps, None)
     later = importlib.import_module("refunds.migrations.0008_support_retries_credits")
     later.grant_retry_to_support(apps, None)
+    spot_checks = importlib.import_module("refunds.migrations.0010_auto_approval")
+    spot_checks.grant_spot_checks(apps, None)

@@ -84,6 +84,12 @@ class ProProfileFactory(factory.django.DjangoModelFactory):
             self.categories.set(extracted or [ServiceCategoryFactory()])
 
 
+def _offered_category(pro) -> ServiceCategory:
+    profile = getattr(pro, "pro_profile", None)
+    offered = profile.categories.first() if profile is not None else None
+    return offered or ServiceCategoryFactory()
+
+
 class LeadFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Lead
@@ -93,7 +99,8 @@ class LeadFactory(factory.django.DjangoModelFactory):
     customer_name = factory.Sequence(lambda n: f"Customer {n}")
     customer_phone = "+1 512 555 0134"
     customer_email = factory.Sequence(lambda n: f"customer{n}@example.test")
-    category = factory.SubFactory(ServiceCategoryFactory)
+    # A job the pro offers, as the marketplace matches them; pass category= for one they do not.
+    category = factory.LazyAttribute(lambda o: _offered_category(o.pro))
     location = "Austin, TX 78704"
     request_text = "Kitchen sink is leaking under the cabinet."
     price = Decimal("24.50")

@@ -8,6 +8,7 @@ permission and state again under the row lock; the page only hides buttons that 
 from refunds.admin.disputes import DisputeAdmin
 from refunds.admin.queue import RefundRequestAdmin
 from refunds.admin.records import CreditAdmin, DecisionAdmin, DenialTemplateAdmin, RefundEventAdmin
+from refunds.admin.spot_checks import SpotCheckAdmin
 
 __all__ = [
     "CreditAdmin",
@@ -16,4 +17,5 @@ __all__ = [
     "DisputeAdmin",
     "RefundEventAdmin",
     "RefundRequestAdmin",
+    "SpotCheckAdmin",
 ]

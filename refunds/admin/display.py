@@ -13,7 +13,7 @@ from django.utils.safestring import SafeData, SafeString
 from refunds import services
 from refunds.choices import OPEN_STATUSES, STATUS_COLOURS, Reason, Status
 from refunds.models import Dispute, RefundRequest
-from refunds.policy import Assessment
+from refunds.policy import Assessment, RuleVerdict
 
 # The queue is dense: the full label is the cell's tooltip.
 REASON_SHORT = {
@@ -133,3 +133,74 @@ def refund_rate_verdict(assessment: Assessment | None) -> tuple[str, str]:
     if peers.auto_deny:
         return f"{rate} · over {limit}", "late"
     return f"{rate} · limit {limit}", "ok"
+
+
+FACT_LABELS = {
+    "earlier_leads": "Earlier leads, same customer",
+    "category": "Lead's category",
+    "category_offered": "Category on the pro's profile",
+    "phone_valid": "Phone number valid",
+    "phone_outcomes": "Phone attempts ended",
+    "email_given": "Email address given",
+    "email_valid": "Email address valid",
+    "customer_wrote": "Customer wrote in the thread",
+    "price": "Price",
+    "auto_approvals_30d": "Pro's automatic approvals, last 30 days",
+}
+
+
+def fact_rows(facts: dict) -> list[tuple[str, str]]:
+    """The facts a rule used, as (label, value) lines a reviewer reads."""
+
+    def shown(key: str, value: Any) -> str:
+        if value is None:
+            return "unknown"
+        if isinstance(value, bool):
+            return "Yes" if value else "No"
+        if isinstance(value, list):
+            if key == "earlier_leads":
+                return ", ".join(f"#{v}" for v in value) or "none"
+            return ", ".join(str(v).replace("_", " ") for v in value) or "none"
+        if key == "price":
+            return f"${value}"
+        return str(value)
+
+    return [(FACT_LABELS.get(key, key), shown(key, value)) for key, value in facts.items()]
+
+
+@dataclass(frozen=True)
+class RuleView:
+    """The automatic-approval rule's verdict on a request, as the request page shows it."""
+
+    verdict: RuleVerdict
+    state: str  # what happened, in a word or three
+    level: str  # ok / warn / muted: the badge's colour
+    facts: list[tuple[str, str]]
+
+
+def rule_view(verdict: RuleVerdict | None) -> RuleView | None:
+    if verdict is None:
+        return None
+    if verdict.applied:
+        state, level = "approved automatically", "ok"
+    elif verdict.suggested:
+        state, level = "suggests approving", "ok"
+    elif verdict.held_by:
+        state, level = "matched, held for a person", "warn"
+    else:
+        state, level = "does not apply", "muted"
+    return RuleView(verdict, state, level, fact_rows(verdict.facts))
+
+
+def rule_chip(assessment: Assessment | None) -> SafeString:
+    """The queue's hint that a rule would approve (suggest-only) or matched but was held."""
+    verdict = assessment.rule if assessment else None
+    if verdict is None or not (verdict.suggested or verdict.held_by):
+        return html("")
+    text = "Rule suggests approving" if verdict.suggested else "Rule matched, held"
+    return html(
+        '<br><span class="rq-chip rq-chip--{}" title="{}">{}</span>',
+        "ok" if verdict.suggested else "warn",
+        verdict.held_by or verdict.why,
+        text,
+    )

@@ -25,6 +25,7 @@ from refunds.admin.display import (
     percent,
     refund_rate_verdict,
     review_clock,
+    rule_chip,
     status_badge,
 )
 from refunds.admin.filters import ClaimFilter, MarketFilter, OverdueFilter, StateFilter
@@ -140,7 +141,10 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
     @admin.display(description="Reason", ordering="reason")
     def reason_short(self, obj: RefundRequest) -> str:
         return html(
-            '<span title="{}">{}</span>', Reason(obj.reason).label, REASON_SHORT[obj.reason]
+            '<span title="{}">{}</span>{}',
+            Reason(obj.reason).label,
+            REASON_SHORT[obj.reason],
+            rule_chip(obj.assessed),
         )
 
     @admin.display(description="Request", ordering="lead__customer_name")

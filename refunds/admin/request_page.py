@@ -19,7 +19,7 @@ from accounts.models import User
 from refunds import permissions, services
 from refunds.admin.actions import ACTIONS, BY_NAME, Button, ReviewerAction
 from refunds.admin.checklist import checklist
-from refunds.admin.display import review_clock
+from refunds.admin.display import fact_rows, review_clock, rule_view
 from refunds.admin.forms import first_template, ordered_templates
 from refunds.choices import OPEN_STATUSES, Status
 from refunds.models import Decision, RefundEvent, RefundRequest
@@ -90,12 +90,15 @@ class RequestPage:
         bound: dict[str, forms.Form] | None = None,
         open_panel: str = "",
         status: int = 200,
+        extra: dict | None = None,
     ) -> TemplateResponse:
         now = timezone.now()
         user = http.user
         allowed = services.allowed_actions(refund, user, now)
         shown = [action for action in ACTIONS if action.name in allowed]
         decisions = list(refund.decisions.all())
+        for decision in decisions:
+            decision.fact_rows = fact_rows(decision.facts)
         offers_templates = any(action.offers_templates for action in shown)
         template_groups = ordered_templates({refund.reason}) if offers_templates else []
         first = first_template(template_groups)
@@ -135,6 +138,8 @@ class RequestPage:
             "attempt_count": sum(1 for item in timeline if item["kind"] == "attempt"),
             "checklist": checklist(refund),
             "decisions": decisions,
+            "rule": rule_view(refund.assessed.rule if refund.assessed else None),
+            **(extra or {}),
             "credit": getattr(refund, "credit", None),
             "dispute": dispute,
             "disputed_decision": disputed_decision,

@@ -1,6 +1,13 @@
 """The refunds app's models, one module per concern; import them from here."""
 
-from refunds.models.records import Credit, Decision, Dispute, ImmutableError, RefundEvent
+from refunds.models.records import (
+    Credit,
+    Decision,
+    Dispute,
+    ImmutableError,
+    RefundEvent,
+    SpotCheck,
+)
 from refunds.models.reference import DenialTemplate, MarketPeerStats, SandboxRefund
 from refunds.models.request import RefundRequest, RefundRequestQuerySet
 
@@ -15,4 +22,5 @@ __all__ = [
     "RefundRequest",
     "RefundRequestQuerySet",
     "SandboxRefund",
+    "SpotCheck",
 ]

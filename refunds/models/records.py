@@ -8,6 +8,7 @@ from accounts.models import InboxMessage, LedgerEntry
 from leads.choices import PaymentMethod
 from refunds.choices import CreditStatus, DecisionKind, DisputeStatus, Outcome, Status
 from refunds.models.request import RefundRequest
+from refunds.policy import RULE_LABELS
 
 
 class Decision(models.Model):
@@ -26,7 +27,7 @@ class Decision(models.Model):
     )
     kind = models.CharField(
         verbose_name="kind",
-        max_length=10,
+        max_length=20,
         choices=DecisionKind.choices,
         default=DecisionKind.REVIEW,
     )
@@ -49,6 +50,17 @@ class Decision(models.Model):
     )
     guidance = models.TextField(
         verbose_name="guidance for future leads",
+        blank=True,
+    )
+    rule = models.CharField(
+        verbose_name="rule",
+        max_length=30,
+        blank=True,
+        help_text="For an automatic approval: the rule that made it (refunds/policy/rules.py).",
+    )
+    facts = models.JSONField(
+        verbose_name="facts the rule used",
+        default=dict,
         blank=True,
     )
     notice = models.OneToOneField(
@@ -84,6 +96,10 @@ class Decision(models.Model):
     @property
     def is_approval(self) -> bool:
         return self.outcome == Outcome.APPROVED
+
+    @property
+    def rule_label(self) -> str:
+        return RULE_LABELS.get(self.rule, self.rule)
 
 
 class Credit(models.Model):
@@ -294,3 +310,45 @@ class RefundEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableError("Refund events are never deleted")
+
+
+class SpotCheck(models.Model):
+    """An automatic approval picked at random for a reviewer to look at again. No money moves:
+    a reviewer only says whether they agree, so the rules' disagreements can be counted."""
+
+    decision = models.OneToOneField(
+        Decision,
+        verbose_name="automatic approval",
+        on_delete=models.PROTECT,
+        related_name="spot_check",
+    )
+    created_at = models.DateTimeField(verbose_name="picked at", default=timezone.now)
+    agreed = models.BooleanField(verbose_name="agreed", null=True, blank=True)
+    note = models.TextField(verbose_name="note", blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="checked by",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    checked_at = models.DateTimeField(verbose_name="checked at", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "spot check"
+        ordering = ("created_at", "id")
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="spot_check_waiting",
+                condition=models.Q(checked_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Spot check of request #{self.decision.request_id}"
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.checked_at is None

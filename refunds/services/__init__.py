@@ -29,12 +29,20 @@ from refunds.services.queries import (
     pro_history,
     queue_stats,
     report_deadline,
+    report_facts,
     reportable,
     same_customer,
     stuck_credits,
 )
 from refunds.services.report import submit_report, withdraw
-from refunds.services.review import approve, bulk_deny, claim, deny, release
+from refunds.services.review import (
+    approve,
+    bulk_deny,
+    check_automatic_approval,
+    claim,
+    deny,
+    release,
+)
 from refunds.services.sweeps import (
     STUCK_AFTER,
     compute_peer_stats,
@@ -56,6 +64,7 @@ __all__ = [
     "approve",
     "assess_lead",
     "bulk_deny",
+    "check_automatic_approval",
     "claim",
     "compute_peer_stats",
     "deliver_denial",
@@ -74,6 +83,7 @@ __all__ = [
     "queue_stats",
     "release",
     "report_deadline",
+    "report_facts",
     "reportable",
     "resume_stuck",
     "retry_credit",

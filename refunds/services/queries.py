@@ -11,11 +11,11 @@ from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from leads.choices import Sender
+from leads.choices import Channel, Sender
 from leads.models import Lead
 from refunds import permissions, policy
 from refunds.choices import OPEN_STATUSES, STATUS_COLOURS, CreditStatus, DecisionKind, Status
-from refunds.models import Credit, MarketPeerStats, RefundRequest
+from refunds.models import Credit, Decision, MarketPeerStats, RefundRequest
 from refunds.services.core import params
 
 
@@ -65,6 +65,47 @@ def duplicate_candidates(lead: Lead, window_days: int) -> list[int]:
         .filter(pro_id=lead.pro_id)
         .filter(received_at__range=(lead.received_at - window, lead.received_at + window))
         .values_list("id", flat=True)[:20]
+    )
+
+
+def report_facts(lead: Lead, assessment: policy.Assessment, now: datetime) -> policy.ReportFacts:
+    """What the automatic-approval rules look at, for a report of `lead` assessed as given."""
+    p = params()
+    window = timedelta(days=p.duplicate_window_days)
+    earlier = (
+        same_customer(lead)
+        .filter(pro_id=lead.pro_id)
+        .filter(received_at__gte=lead.received_at - window, received_at__lt=lead.received_at)
+        .exclude(refund_request__credit__isnull=False)  # refunded leads do not count
+        .order_by("-received_at")
+        .values_list("id", flat=True)[:20]
+    )
+    pro_message = lead.messages.filter(sender=Sender.PRO).aggregate(at=Min("sent_at"))["at"]
+    attempted = lead.contact_attempts.aggregate(at=Min("attempted_at"))["at"]
+    first_contact = min((t for t in (pro_message, attempted) if t), default=None)
+    customer = lead.messages.filter(sender=Sender.CUSTOMER)
+    return policy.ReportFacts(
+        reason=assessment.reason,
+        price=lead.price,
+        earlier_duplicates=tuple(earlier),
+        category=str(lead.category),
+        category_offered=assessment.category_offered,
+        phone_given=bool(lead.customer_phone),
+        phone_valid=assessment.phone_valid,
+        email_given=bool(lead.customer_email),
+        email_valid=assessment.email_valid,
+        phone_outcomes=tuple(
+            lead.contact_attempts.filter(channel=Channel.PHONE).values_list("outcome", flat=True)
+        ),
+        customer_wrote=customer.exists(),
+        customer_wrote_after_first_contact=first_contact is not None
+        and customer.filter(sent_at__gt=first_contact).exists(),
+        auto_denied=assessment.peers.auto_deny,
+        auto_approvals_30d=Decision.objects.filter(
+            kind=DecisionKind.AUTO_APPROVAL,
+            request__pro_id=lead.pro_id,
+            decided_at__gte=now - timedelta(days=30),
+        ).count(),
     )
 
 

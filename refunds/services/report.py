@@ -1,7 +1,8 @@
-"""The pro's commands: report a lead (auto-denied when the peer rule says so) and withdraw."""
+"""The pro's commands: report a lead (decided automatically when a rule says so) and withdraw."""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -12,7 +13,7 @@ from accounts.models import User
 from leads.models import Lead
 from refunds import notices, policy
 from refunds.choices import DecisionKind, Outcome, Status
-from refunds.models import Decision, RefundRequest
+from refunds.models import Decision, RefundRequest, SpotCheck
 from refunds.services.core import (
     MAX_DETAILS_LENGTH,
     AlreadyReported,
@@ -24,7 +25,8 @@ from refunds.services.core import (
     require,
     state_message,
 )
-from refunds.services.queries import assess_lead
+from refunds.services.queries import assess_lead, report_facts
+from refunds.services.review import decide
 
 
 def submit_report(
@@ -56,6 +58,7 @@ def submit_report(
                     f"leads can be reported for {p.report_window_days} days after you receive them."
                 )
             assessment = assess_lead(lead, reason, now)
+            assessment.rule = policy.automatic_approval(report_facts(lead, assessment, now), p)
             profile = getattr(lead.pro, "pro_profile", None)  # loaded by the assessment
             request = RefundRequest.objects.create(
                 lead=lead,
@@ -70,6 +73,8 @@ def submit_report(
             record(request, pro, "submit", "", at=now)
             if assessment.peers.auto_deny:
                 _auto_deny(request, assessment.peers.why, now)
+            elif assessment.rule is not None and assessment.rule.applied:
+                _auto_approve(request, assessment.rule, now, p)
             return request
     except IntegrityError:
         # Another submission of the same lead won the race: show the pro that one.
@@ -94,6 +99,26 @@ def _auto_deny(request: RefundRequest, why: str, now: datetime) -> None:
     )
     record(request, None, "auto_deny", before, why, at=now)
     transaction.on_commit(lambda: enqueue("refunds.tasks.deliver_denial", decision.pk))
+
+
+def _auto_approve(
+    request: RefundRequest, verdict: policy.RuleVerdict, now: datetime, p: policy.Params
+) -> None:
+    """Approve with no person, through the same transition, credit task and log as a reviewer."""
+    decision = decide(
+        request,
+        request.auto_approve,
+        None,
+        Outcome.APPROVED,
+        DecisionKind.AUTO_APPROVAL,
+        verdict.why,
+        "",
+        now,
+        rule=verdict.rule,
+        facts=verdict.facts,
+    )
+    if random.randrange(100) < p.auto_approve_sample_percent:
+        SpotCheck.objects.create(decision=decision, created_at=now)
 
 
 def withdraw(*, pro: User, request_id: int) -> RefundRequest:

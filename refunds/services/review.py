@@ -1,4 +1,5 @@
-"""The reviewer's commands: claim and release, approve and deny (one or several)."""
+"""The reviewer's commands: claim and release, approve and deny (one or several), and the
+spot check of an automatic approval."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from refunds import permissions
 from refunds.choices import DecisionKind, Outcome
-from refunds.models import Credit, Decision, RefundRequest
+from refunds.models import Credit, Decision, RefundRequest, SpotCheck
 from refunds.services.core import (
     MAX_NOTE_LENGTH,
     RefundError,
@@ -75,6 +77,8 @@ def decide(
     explanation: str,
     guidance: str,
     now: datetime,
+    rule: str = "",
+    facts: dict | None = None,
 ) -> Decision:
     before = request.status
     transition()
@@ -91,6 +95,8 @@ def decide(
         decided_at=now,
         explanation=explanation,
         guidance=guidance,
+        rule=rule,
+        facts=facts or {},
     )
     action = transition.__name__
     record(request, actor, action, before, explanation, at=now)
@@ -187,3 +193,31 @@ def bulk_deny(
         else:
             denied.append(request_id)
     return denied, refused
+
+
+def check_automatic_approval(
+    *, reviewer: User, spot_check_id: int, agreed: bool, note: str = "", now: datetime | None = None
+) -> SpotCheck:
+    """A reviewer's second look at an automatic approval: agreed or not. No money moves.
+
+    Disagreeing does not undo the credit; a wrong approval is put right only through the pro's
+    dispute and support's overturn, never by editing.
+    """
+    now = now or timezone.now()
+    note = note.strip()
+    require(reviewer.has_perm(permissions.DECIDE), "You do not have permission to do that.")
+    require(len(note) <= MAX_NOTE_LENGTH, f"Keep the note under {MAX_NOTE_LENGTH} characters.")
+    require(agreed or bool(note), "Say what the rule got wrong, so the rule can be fixed.")
+    with transaction.atomic():
+        check = (
+            SpotCheck.objects.select_for_update().select_related("decision").get(pk=spot_check_id)
+        )
+        require(check.is_waiting, f"{check.checked_by} already checked this approval.")
+        check.agreed = agreed
+        check.note = note
+        check.checked_by = reviewer
+        check.checked_at = now
+        # The check is its own record (who, when, verdict); the request's log stays the story
+        # of its states.
+        check.save(update_fields=("agreed", "note", "checked_by", "checked_at"))
+        return check

@@ -20,9 +20,20 @@ from django_q.tasks import async_task
 from accounts.models import LedgerEntry, Market, ServiceCategory
 from integrations.models import ApiKey, ProLink
 from refunds import services
-from refunds.models import Credit, Decision, DenialTemplate, Dispute, RefundEvent
-from tests.factories import LeadFactory, LedgerEntryFactory
+from refunds.models import Credit, Decision, DenialTemplate, Dispute, RefundEvent, SpotCheck
+from tests.factories import LeadFactory, LedgerEntryFactory, ProFactory
 from tests.refunds.staff_flows import disputed, run_on_commit, submitted
+
+
+def automatic_approval_spot_check(capture) -> SpotCheck:
+    """A duplicate lead approved by its rule, picked for a spot check (a pro of its own)."""
+    carol = ProFactory()
+    LeadFactory(pro=carol, received_at=timezone.now() - timedelta(days=5))
+    twin = LeadFactory(pro=carol)
+    with capture(execute=True):
+        request = services.submit_report(pro=carol, lead_id=twin.pk, reason="duplicate")
+    decision = request.decisions.get()
+    return SpotCheck.objects.get_or_create(decision=decision)[0]
 
 
 def build_world(alice, bob, rita, ralph, sam, root, monkeypatch, capture):
@@ -33,6 +44,7 @@ def build_world(alice, bob, rita, ralph, sam, root, monkeypatch, capture):
     run_on_commit(capture, services.approve, reviewer=rita, request_id=submitted(alice).pk)
     notice = disputed_request.decisions.get().notice
     LeadFactory(pro=bob)  # bob has a page of his own, empty of alice's things
+    spot_check = automatic_approval_spot_check(capture)
     monkeypatch.setattr(Conf, "SYNC", False)
     async_task("refunds.tasks.expire_claims")
     now = timezone.now()
@@ -70,6 +82,7 @@ def build_world(alice, bob, rita, ralph, sam, root, monkeypatch, capture):
         "refunds.decision": Decision.objects.first(),
         "refunds.refundevent": RefundEvent.objects.first(),
         "refunds.denialtemplate": DenialTemplate.objects.first(),
+        "refunds.spotcheck": spot_check,
         "integrations.apikey": key,
         "integrations.prolink": ProLink.objects.create(marketplace_pro_id="mp-1", pro=alice),
     }

@@ -35,6 +35,7 @@ ACTIONS = {
     "approve": {"approve"},
     "deny": {"deny"},
     "auto_deny": {"auto_deny"},
+    "auto_approve": {"auto_approve"},
     "mark_credited": {"credit_posted"},
     "mark_denied": {"denial_sent"},
     "open_dispute": {"dispute"},
@@ -125,6 +126,12 @@ def test_every_transition_writes_one_event_with_its_from_and_to(
         lead = chatty_lead(alice)
         with capture(execute=True):
             services.submit_report(pro=alice, lead_id=lead.pk, reason=Reason.WRONG_JOB)
+        # a rule's automatic approval: a second lead from the same customer, reported as such
+        bob = ProFactory()
+        LeadFactory(pro=bob, received_at=timezone.now() - timedelta(days=5))
+        twin = LeadFactory(pro=bob)
+        with capture(execute=True):
+            services.submit_report(pro=bob, lead_id=twin.pk, reason=Reason.DUPLICATE)
         # and an overdue note on a request still open, which is not a transition
         submitted(ProFactory())
         services.sweep_overdue(now=timezone.now() + timedelta(days=2))

@@ -101,6 +101,7 @@ RIGHTS: dict[str, tuple[str, str, str]] = {
     "refunds.credit": ("v", "v", "v"),
     "refunds.decision": ("v", "v", "v"),
     "refunds.refundevent": ("v", "v", "v"),
+    "refunds.spotcheck": ("v", "v", "v"),
     "refunds.denialtemplate": ("vac", "v", "vacd"),
     "integrations.apikey": ("", "", "vac"),
     "integrations.prolink": ("", "", "vacd"),
@@ -113,6 +114,7 @@ POST_EXCEPTIONS = {
     # each action's own permission (test_admin_request_page.py).
     ("refunds.refundrequest", "change"): ("v", 302),
     ("refunds.dispute", "change"): ("v", 302),
+    ("refunds.spotcheck", "change"): ("v", 302),
     # Task results have only read-only fields: the form is valid and saving changes nothing.
     ("django_q.success", "change"): ("c", 302),
     ("django_q.failure", "change"): ("c", 302),

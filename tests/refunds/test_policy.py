@@ -1,4 +1,4 @@
-"""refunds/policy.py: each rule at its edges, with property-based tests where they fit."""
+"""refunds/policy/: each rule at its edges, with property-based tests where they fit."""
 
 from datetime import UTC, date, datetime, timedelta
 

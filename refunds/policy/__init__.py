@@ -38,6 +38,18 @@ class Params:
     # quickly; the reviewer's checklist marks a slower one.
     first_response_hours: int = 24
     dispute_hours: int = 48
+    # Automatic approval (refunds/policy/rules.py): each rule on, suggest or off.
+    auto_approve_modes: dict = field(
+        default_factory=lambda: {
+            "duplicate": "on",
+            "outside_services": "on",
+            "unreachable_contact": "suggest",
+        }
+    )
+    auto_approve_max_price: Decimal = Decimal(100)
+    auto_approve_per_pro_30d: int = 3
+    auto_approve_sample_percent: int = 5
+    undo_seconds: int = 60
 
     @classmethod
     def from_settings(cls, policy: dict) -> Params:
@@ -56,6 +68,11 @@ class Params:
             card_settlement_business_days=policy["CARD_SETTLEMENT_BUSINESS_DAYS"],
             first_response_hours=policy["FIRST_RESPONSE_HOURS"],
             dispute_hours=policy["DISPUTE_HOURS"],
+            auto_approve_modes=dict(policy["AUTO_APPROVE_MODES"]),
+            auto_approve_max_price=Decimal(policy["AUTO_APPROVE_MAX_PRICE"]),
+            auto_approve_per_pro_30d=policy["AUTO_APPROVE_PER_PRO_30D"],
+            auto_approve_sample_percent=policy["AUTO_APPROVE_SAMPLE_PERCENT"],
+            undo_seconds=policy["UNDO_SECONDS"],
         )
 
 
@@ -285,7 +302,7 @@ def email_looks_valid(email: str) -> bool | None:
 
 # Bumped whenever the stored shape changes; from_json refuses a version it does not know, so a
 # renamed field fails loudly instead of reading as missing.
-ASSESSMENT_VERSION = 1
+ASSESSMENT_VERSION = 2
 
 
 @dataclass
@@ -305,6 +322,8 @@ class Assessment:
     category_offered: bool
     in_service_area: bool
     first_response_hours: float | None
+    # The automatic-approval rule's verdict on this report (rules.py), when a rule speaks.
+    rule: RuleVerdict | None = None
     version: int = ASSESSMENT_VERSION
 
     def as_json(self) -> dict:
@@ -321,14 +340,16 @@ class Assessment:
         if not data:
             return None
         data = dict(data)
-        # Requests stored before the version was written have the first version's shape.
+        # Requests stored before the version was written have the first version's shape;
+        # the second added the rule's verdict.
         version = data.pop("version", 1)
-        if version != ASSESSMENT_VERSION:
+        if version not in (1, ASSESSMENT_VERSION):
             raise ValueError(f"Unknown assessment version {version!r}")
         effort = {k: v for k, v in data.pop("contact_effort").items() if k != "meets_policy"}
         return cls(
             contact_effort=ContactEffort(**effort),
             peers=PeerComparison(**data.pop("peers")),
+            rule=RuleVerdict.from_json(data.pop("rule", None)),
             **data,
         )
 
@@ -386,3 +407,25 @@ def add_business_days(start: date, days: int) -> date:
         if current.weekday() < 5:
             remaining -= 1
     return current
+
+
+# Automatic approval of clear-cut requests lives in rules.py, imported last: it reads Params.
+from refunds.policy.rules import (  # noqa: E402
+    RULE_LABELS,
+    ReportFacts,
+    RuleVerdict,
+    automatic_approval,
+    duplicate_rule,
+    outside_services_rule,
+    unreachable_contact_rule,
+)
+
+__all__ = [
+    "RULE_LABELS",
+    "ReportFacts",
+    "RuleVerdict",
+    "automatic_approval",
+    "duplicate_rule",
+    "outside_services_rule",
+    "unreachable_contact_rule",
+]
