@@ -22,6 +22,15 @@ def email_notice(message_id: int) -> None:
     services.email_notice(message_id)
 
 
+def release_decision(decision_id: int) -> None:
+    services.release_decision(decision_id)
+
+
+def run_later(func: str, *args) -> None:
+    """A task scheduled for later (services.enqueue_at), queued now with our retries."""
+    services.enqueue(func, *args)
+
+
 # Scheduled
 
 

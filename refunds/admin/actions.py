@@ -33,6 +33,10 @@ class ReviewerAction:
     style: str = ""  # approve or deny: the button's colour
     offers_templates: bool = False  # the panel starts from a denial template
     stays: bool = False  # after it, the page again (a claim) rather than the list
+    # A reviewer's decision: after it, the next request of the queue as filtered (claimed),
+    # with Undo offered for the undo window.
+    advances: bool = False
+    key: str = ""  # the request page's keyboard shortcut (review.js)
 
 
 ACTIONS: tuple[ReviewerAction, ...] = (
@@ -44,6 +48,7 @@ ACTIONS: tuple[ReviewerAction, ...] = (
         done="You claimed request #{pk}.",
         run=lambda user, pk, data: services.claim(reviewer=user, request_id=pk),
         stays=True,
+        key="c",
     ),
     ReviewerAction(
         name="release",
@@ -53,6 +58,17 @@ ACTIONS: tuple[ReviewerAction, ...] = (
         done="Request #{pk} is back in the queue.",
         run=lambda user, pk, data: services.release(reviewer=user, request_id=pk),
         stays=True,
+        key="c",
+    ),
+    ReviewerAction(
+        name="undo",
+        permission=permissions.DECIDE,
+        verb="Undo",
+        label="Undo",
+        done="Took back your decision on request #{pk}: it is yours to decide again.",
+        run=lambda user, pk, data: services.undo(reviewer=user, request_id=pk),
+        stays=True,
+        key="u",
     ),
     ReviewerAction(
         name="approve",
@@ -62,6 +78,8 @@ ACTIONS: tuple[ReviewerAction, ...] = (
         done="Approved request #{pk}: ${price} goes back to {pro}.",
         run=lambda user, pk, data: services.approve(reviewer=user, request_id=pk),
         style="approve",
+        advances=True,
+        key="a",
     ),
     ReviewerAction(
         name="overturn",
@@ -87,6 +105,8 @@ ACTIONS: tuple[ReviewerAction, ...] = (
         confirm="The pro receives this in their Inbox and by email. Edit it to fit this lead.",
         style="deny",
         offers_templates=True,
+        advances=True,
+        key="d",
     ),
     ReviewerAction(
         name="uphold",

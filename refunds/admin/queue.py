@@ -9,13 +9,15 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 
 from accounts.admin import ReadOnlyAdmin
 from accounts.models import User
 from refunds import permissions, services
+from refunds.admin import review_path
 from refunds.admin.display import (
     REASON_SHORT,
     clock_chip,
@@ -111,9 +113,35 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return QueueChangeList
 
+    def get_urls(self):
+        start = path(
+            "start/",
+            self.admin_site.admin_view(self.start_reviewing),
+            name="refunds_refundrequest_start",
+        )
+        return [start, *super().get_urls()]
+
+    def start_reviewing(self, request: HttpRequest) -> HttpResponse:
+        """Start reviewing: claim the most urgent request of the queue as filtered, open it."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_decide_permission(request):
+            raise PermissionDenied
+        filters = review_path.queue_filters(request)
+        following = review_path.start_next(self, request, filters)
+        if following is None:
+            messages.info(request, "Nothing to review: no open request is free in this queue.")
+            return HttpResponseRedirect(review_path.queue_url(filters))
+        return HttpResponseRedirect(review_path.request_url(following.pk, filters))
+
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        filters = request.GET.copy()
+        filters.pop("p", None)  # the queue's page: the next request is the most urgent anyway
         extra_context = {
             **(extra_context or {}),
+            "queue_filters": filters.urlencode(),
+            "can_decide": self.has_decide_permission(request),
+            "undo_offer": review_path.undo_offer(request),
             "queue_stats": services.queue_stats(cached=True),
             "title": "Refund requests to review",
             # The queue needs every column; the breadcrumbs lead everywhere else.
@@ -216,6 +244,9 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
         chosen = list(queryset.select_related("lead", "pro__pro_profile"))
         reasons = {r.reason for r in chosen}
         groups = ordered_templates(reasons)
+        # One reason: start from its first template. Several: no template fits them all, so
+        # the reviewer picks one or writes the shared explanation.
+        first = first_template(groups) if len(reasons) == 1 else None
         if "apply" in request.POST:
             form = DenialForm(request.POST)
             if form.is_valid():
@@ -234,7 +265,6 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
                     messages.error(request, f"#{pk} not denied: {why}")
                 return None
         else:
-            first = first_template(groups)
             form = DenialForm(
                 initial={"explanation": first.explanation, "guidance": first.guidance}
                 if first
@@ -247,7 +277,8 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
             "requests": chosen,
             "form": form,
             "template_groups": groups,
-            "selected_template": first_template(groups),
+            "selected_template": first,
+            "mixed_reasons": len(reasons) > 1,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             "media": self.media,
         }

@@ -17,6 +17,7 @@ from django_fsm import ConcurrentTransition
 
 from accounts.models import User
 from refunds import permissions, services
+from refunds.admin import review_path
 from refunds.admin.actions import ACTIONS, BY_NAME, Button, ReviewerAction
 from refunds.admin.checklist import checklist
 from refunds.admin.display import fact_rows, review_clock, rule_view
@@ -25,6 +26,7 @@ from refunds.choices import OPEN_STATUSES, Status
 from refunds.models import Decision, RefundEvent, RefundRequest
 
 REVIEW_TEMPLATE = "admin/refunds/refundrequest/review.html"
+QUEUE = "refunds_refundrequest_changelist"
 SAME_CUSTOMER_SIZE = 20
 
 
@@ -114,6 +116,17 @@ class RequestPage:
             disputed_decision = before[-1] if before else None
         timeline = _timeline(refund)
         model_admin = self.model_admin
+        filters = review_path.queue_filters(http)
+        changelist_url = reverse(f"admin:{self.changelist_name}")
+        if filters:
+            changelist_url = f"{changelist_url}?{filters}"
+        previous = following = None
+        undo_offer = None
+        if self.is_queue:
+            previous, following = review_path.neighbours(model_admin, http, filters, refund.pk)
+            undo_offer = review_path.undo_offer(http, now)
+            if undo_offer and undo_offer["id"] == refund.pk:
+                undo_offer = None  # this page's own bar has the Undo button
         opts = model_admin.model._meta
         context = {
             **model_admin.admin_site.each_context(http),
@@ -151,7 +164,12 @@ class RequestPage:
                 .order_by("-received_at")[:SAME_CUSTOMER_SIZE]
             ),
             "duplicate_ids": set(refund.assessed.duplicate_lead_ids if refund.assessed else ()),
-            "changelist_url": reverse(f"admin:{self.changelist_name}"),
+            "changelist_url": changelist_url,
+            "filters": filters,
+            "previous_url": review_path.request_url(previous, filters) if previous else "",
+            "next_url": review_path.request_url(following, filters) if following else "",
+            "undo_offer": undo_offer,
+            "shortcuts": [(a.key, a.verb) for a in shown if a.key],
             "media": model_admin.media,
             "is_nav_sidebar_enabled": False,
         }
@@ -196,13 +214,41 @@ class RequestPage:
                 http, "Someone changed this request at the same moment. Look at it again."
             )
             return HttpResponseRedirect(here)
-        messages.success(
-            http,
-            action.done.format(pk=refund.pk, price=refund.lead.price, pro=refund.pro.display_name),
+        done = action.done.format(
+            pk=refund.pk, price=refund.lead.price, pro=refund.pro.display_name
         )
+        filters = review_path.queue_filters(http)
+        if action.name == "undo":
+            review_path.forget_undo(http, refund.pk)
         if action.stays:
+            messages.success(http, done)
             return HttpResponseRedirect(here)
-        return HttpResponseRedirect(reverse(f"admin:{self.changelist_name}"))
+        if action.advances and self.is_queue:
+            return self._next(http, refund, action, done, filters)
+        messages.success(http, done)
+        changelist = reverse(f"admin:{self.changelist_name}")
+        return HttpResponseRedirect(f"{changelist}?{filters}" if filters else changelist)
+
+    @property
+    def is_queue(self) -> bool:
+        return self.changelist_name == QUEUE
+
+    def _next(
+        self,
+        http: HttpRequest,
+        refund: RefundRequest,
+        action: ReviewerAction,
+        done: str,
+        filters: str,
+    ) -> HttpResponse:
+        """After a decision: the next request of the queue as filtered, claimed; or the queue."""
+        review_path.remember_for_undo(http, refund, action.verb)
+        following = review_path.start_next(self.model_admin, http, filters)
+        if following is None:
+            messages.success(http, f"{done} The queue is empty: nothing left to review here.")
+            return HttpResponseRedirect(review_path.queue_url(filters))
+        messages.success(http, f"{done} Next: request #{following.pk}.")
+        return HttpResponseRedirect(review_path.request_url(following.pk, filters))
 
     def _invalid(
         self,

@@ -1,5 +1,7 @@
 """What a request leaves behind: decisions, the credit, a dispute and the event log."""
 
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -9,6 +11,12 @@ from leads.choices import PaymentMethod
 from refunds.choices import CreditStatus, DecisionKind, DisputeStatus, Outcome, Status
 from refunds.models.request import RefundRequest
 from refunds.policy import RULE_LABELS
+
+
+class DecisionQuerySet(models.QuerySet):
+    def standing(self) -> DecisionQuerySet:
+        """The decisions that count: not taken back with Undo."""
+        return self.filter(undone_at__isnull=True)
 
 
 class Decision(models.Model):
@@ -52,6 +60,12 @@ class Decision(models.Model):
         verbose_name="guidance for future leads",
         blank=True,
     )
+    undone_at = models.DateTimeField(
+        verbose_name="undone at",
+        null=True,
+        blank=True,
+        help_text="Taken back by the reviewer (Undo) before its credit or notice went out.",
+    )
     rule = models.CharField(
         verbose_name="rule",
         max_length=30,
@@ -71,6 +85,8 @@ class Decision(models.Model):
         blank=True,
         related_name="decision",
     )
+
+    objects = DecisionQuerySet.as_manager()
 
     class Meta:
         ordering = ("decided_at", "id")

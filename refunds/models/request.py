@@ -229,6 +229,15 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
     def auto_approve(self) -> None:
         pass
 
+    @transition(
+        field=status,
+        source=Status.REVIEWED,
+        target=Status.IN_REVIEW,
+        permission=permissions.DECIDE,
+    )
+    def undo(self) -> None:
+        """The reviewer takes their decision back before its credit or notice went out."""
+
     @transition(field=status, source=Status.REVIEWED, target=Status.CREDITED)
     def mark_credited(self) -> None:
         pass

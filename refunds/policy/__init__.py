@@ -92,6 +92,11 @@ def review_due(submitted_at: datetime, params: Params) -> datetime:
     return submitted_at + timedelta(hours=params.review_hours)
 
 
+def undo_until(decided_at: datetime, params: Params) -> datetime:
+    """Until when a reviewer may take a decision back; its credit or notice waits till then."""
+    return decided_at + timedelta(seconds=params.undo_seconds)
+
+
 def dispute_due(opened_at: datetime, params: Params) -> datetime:
     """Support answers a pro's dispute within this long of the reply."""
     return opened_at + timedelta(hours=params.dispute_hours)

@@ -15,6 +15,7 @@ from refunds.services.core import (
     AlreadyReported,
     RefundError,
     enqueue,
+    enqueue_at,
     params,
 )
 from refunds.services.credits import retry_credit
@@ -42,6 +43,7 @@ from refunds.services.review import (
     claim,
     deny,
     release,
+    release_decision,
 )
 from refunds.services.sweeps import (
     STUCK_AFTER,
@@ -52,6 +54,7 @@ from refunds.services.sweeps import (
     sweep_overdue_disputes,
 )
 from refunds.services.tasks import deliver_denial, email_notice, post_credit
+from refunds.services.undo import undo, undo_refusal
 
 __all__ = [
     "MAX_DETAILS_LENGTH",
@@ -72,6 +75,7 @@ __all__ = [
     "duplicate_candidates",
     "email_notice",
     "enqueue",
+    "enqueue_at",
     "expire_claims",
     "market_peer_rates",
     "open_dispute",
@@ -82,6 +86,7 @@ __all__ = [
     "post_credit",
     "queue_stats",
     "release",
+    "release_decision",
     "report_deadline",
     "report_facts",
     "reportable",
@@ -92,6 +97,8 @@ __all__ = [
     "submit_report",
     "sweep_overdue",
     "sweep_overdue_disputes",
+    "undo",
+    "undo_refusal",
     "uphold",
     "withdraw",
 ]

@@ -8,7 +8,8 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
-from django_q.tasks import async_task
+from django_q.models import Schedule
+from django_q.tasks import async_task, schedule
 
 from accounts.models import User
 from refunds import policy
@@ -77,3 +78,16 @@ def enqueue(func: str, *args) -> None:
     failures are deleted from the queue and never retried.) Every task here is idempotent.
     """
     async_task(func, *args, group=func.rsplit(".", 1)[-1], ack_failure=False)
+
+
+def enqueue_at(when: datetime, func: str, *args) -> None:
+    """Queue a side effect for the worker to run once, at `when` (its scheduler looks every
+    30 seconds or so). The task runs through enqueue, so it is retried like any other."""
+    schedule(
+        "refunds.tasks.run_later",
+        func,
+        *args,
+        schedule_type=Schedule.ONCE,
+        next_run=when,
+        repeats=1,
+    )

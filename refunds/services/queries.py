@@ -17,6 +17,7 @@ from refunds import permissions, policy
 from refunds.choices import OPEN_STATUSES, STATUS_COLOURS, CreditStatus, DecisionKind, Status
 from refunds.models import Credit, Decision, MarketPeerStats, RefundRequest
 from refunds.services.core import params
+from refunds.services.undo import undo_refusal
 
 
 def market_peer_rates(market_id: int, exclude_pro_id: int, since: datetime) -> list[float]:
@@ -201,6 +202,8 @@ def allowed_actions(request: RefundRequest, user: User, now: datetime | None = N
     else:
         # Nobody holds a live claim: claiming is what there is to do, not releasing.
         deciding.discard("release")
+    if "undo" in deciding and undo_refusal(request, user, now)[0] is None:
+        deciding.discard("undo")
     # Four eyes: whoever decided the request does not resolve its dispute.
     if resolving and user.pk in {d.decided_by_id for d in request.decisions.all()}:
         resolving = set()

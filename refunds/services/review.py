@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from refunds import permissions
+from refunds import permissions, policy
 from refunds.choices import DecisionKind, Outcome
 from refunds.models import Credit, Decision, RefundRequest, SpotCheck
 from refunds.services.core import (
@@ -18,6 +18,7 @@ from refunds.services.core import (
     RefundError,
     check_staff,
     enqueue,
+    enqueue_at,
     lock,
     params,
     record,
@@ -101,16 +102,35 @@ def decide(
     action = transition.__name__
     record(request, actor, action, before, explanation, at=now)
     if outcome == Outcome.APPROVED:
-        credit = Credit.objects.create(
+        Credit.objects.create(
             request=request,
             amount=request.lead.price,
             method=request.lead.payment_method,
             created_at=now,
         )
-        transaction.on_commit(lambda: enqueue("refunds.tasks.post_credit", credit.pk))
+    p = params()
+    if kind == DecisionKind.REVIEW and p.undo_seconds:
+        # The reviewer may take it back for a while: the credit or notice waits until then.
+        until = policy.undo_until(now, p)
+        transaction.on_commit(
+            lambda: enqueue_at(until, "refunds.tasks.release_decision", decision.pk)
+        )
     else:
-        transaction.on_commit(lambda: enqueue("refunds.tasks.deliver_denial", decision.pk))
+        transaction.on_commit(lambda: release_decision(decision.pk))
     return decision
+
+
+def release_decision(decision_id: int) -> None:
+    """Send a decision's credit or notice on its way, unless it was taken back (Undo)."""
+    decision = Decision.objects.get(pk=decision_id)
+    if decision.undone_at is not None:
+        return
+    if decision.outcome == Outcome.APPROVED:
+        credit = Credit.objects.filter(request_id=decision.request_id).first()
+        if credit is not None and not credit.is_posted:
+            enqueue("refunds.tasks.post_credit", credit.pk)
+    else:
+        enqueue("refunds.tasks.deliver_denial", decision.pk)
 
 
 def clean_denial(explanation: str, guidance: str) -> tuple[str, str]:

@@ -97,7 +97,8 @@ def resume_stuck(*, now: datetime | None = None, older_than: timedelta = STUCK_A
     one that is in fact still waiting in the broker does no harm.
     """
     now = now or timezone.now()
-    cutoff = now - older_than
+    # A reviewer's decision waits out its undo window before anything is sent.
+    cutoff = now - older_than - timedelta(seconds=params().undo_seconds)
     credits = list(
         Credit.objects.filter(
             status=CreditStatus.PENDING,
@@ -110,6 +111,7 @@ def resume_stuck(*, now: datetime | None = None, older_than: timedelta = STUCK_A
         Decision.objects.filter(
             outcome=Outcome.DENIED,
             notice__isnull=True,
+            undone_at__isnull=True,
             request__status=Status.REVIEWED,
             decided_at__lt=cutoff,
         ).values_list("id", flat=True)

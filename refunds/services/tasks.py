@@ -43,7 +43,9 @@ def post_credit(credit_id: int, now: datetime | None = None) -> None:
 
 def _post_credit(credit_id: int, now: datetime) -> None:
     with transaction.atomic():
-        credit = Credit.objects.select_for_update().get(pk=credit_id)
+        credit = Credit.objects.select_for_update().filter(pk=credit_id).first()
+        if credit is None:
+            return  # the reviewer took the approval back (Undo) before it was sent
         if credit.status == CreditStatus.POSTED:
             return
         if credit.attempts >= settings.CREDIT_MAX_ATTEMPTS:
@@ -89,7 +91,7 @@ def deliver_denial(decision_id: int, now: datetime | None = None) -> None:
         request = lock(request_id)
         # Read under the request's lock: a concurrent delivery may have just attached the notice.
         decision = Decision.objects.get(pk=decision_id)
-        if decision.notice_id is not None:
+        if decision.notice_id is not None or decision.undone_at is not None:
             return
         subject, body = notices.denial(request, decision)
         _notify(

@@ -113,6 +113,7 @@ def build_world(alice, bob, rita, ralph, sam, root, monkeypatch, capture):
         ),
         "admin:app_list": reverse("admin:app_list", args=["refunds"]),
         "admin:catch_all": "/admin/no-such-page/",
+        "admin:refunds_refundrequest_start": reverse("admin:refunds_refundrequest_start"),
         "admin:auth_user_password_change": reverse(
             "admin:auth_user_password_change", args=[alice.pk]
         ),

@@ -36,6 +36,7 @@ ACTIONS = {
     "deny": {"deny"},
     "auto_deny": {"auto_deny"},
     "auto_approve": {"auto_approve"},
+    "undo": {"undo"},
     "mark_credited": {"credit_posted"},
     "mark_denied": {"denial_sent"},
     "open_dispute": {"dispute"},
@@ -67,7 +68,7 @@ def assert_every_request_replays_to_its_state() -> int:
 
 @pytest.mark.django_db
 def test_every_transition_writes_one_event_with_its_from_and_to(
-    alice, market, rita, ralph, sam, django_capture_on_commit_callbacks
+    alice, market, rita, ralph, sam, settings, django_capture_on_commit_callbacks
 ):
     capture = django_capture_on_commit_callbacks
     seen: list[tuple[int, str, str, str]] = []
@@ -118,6 +119,14 @@ def test_every_transition_writes_one_event_with_its_from_and_to(
             explanation=EXPLANATION,
             guidance=GUIDANCE,
         )
+        # approve → undo (within the undo window) → approve again → credited
+        policy = settings.REFUND_POLICY
+        settings.REFUND_POLICY = {**policy, "UNDO_SECONDS": 60}
+        request = submitted(alice)
+        run_on_commit(capture, services.approve, reviewer=rita, request_id=request.pk)
+        services.undo(reviewer=rita, request_id=request.pk)
+        settings.REFUND_POLICY = policy
+        run_on_commit(capture, services.approve, reviewer=rita, request_id=request.pk)
         # the peer-rate rule's automatic denial: five quiet peers, and alice with many leads
         for _ in range(5):
             LeadFactory(pro=ProFactory())

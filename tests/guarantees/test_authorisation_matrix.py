@@ -67,6 +67,8 @@ PAGES: dict[str, tuple[str, str]] = {
     "admin:app_list": ("302 302 302 200 200 200", "302 302 302 200 200 200"),
     # An unknown admin address: staff get 404; others are sent to sign in, learning nothing.
     "admin:catch_all": ("302 302 302 404 404 404", "302 302 302 404 404 404"),
+    # Start reviewing claims the queue's most urgent request: reviewers (and the superuser).
+    "admin:refunds_refundrequest_start": ("302 302 302 405 405 405", "302 302 302 302 403 302"),
     # Only the superuser may change a user's password.
     "admin:auth_user_password_change": ("302 302 302 403 403 200", "302 302 302 403 403 200"),
     # The API answers to API keys only: a signed-in session is not one.

@@ -403,3 +403,43 @@ def test_the_same_credit_task_delivered_twice_at_once_posts_one_credit(
         # Not only one refund at the provider: one call to it.
         assert len(SlowCountingGateway.calls) == 5
         assert len(set(SlowCountingGateway.calls)) == 5
+
+
+# Undo against the credit task
+
+
+def test_undo_racing_the_credit_task_pays_once_or_not_at_all(alice, rita, settings):
+    """Undo at the last moment of its window while the worker sends the credit: either the
+    credit went out and Undo is refused, or Undo won and nothing was paid, every time."""
+    settings.REFUND_POLICY = {**settings.REFUND_POLICY, "UNDO_SECONDS": 60}
+    undone = paid = 0
+    for run in range(RUNS):
+        method = PaymentMethod.CARD if run % 2 else PaymentMethod.BALANCE
+        request = submitted(alice, payment_method=method, price=Decimal("30.00"))
+        services.approve(reviewer=fresh(rita), request_id=request.pk)
+        credit = Credit.objects.get(request=request)
+
+        took_back, sent = race(
+            partial(services.undo, reviewer=fresh(rita), request_id=request.pk),
+            partial(services.post_credit, credit.pk),
+        )
+
+        assert sent.ok, sent.error
+        request = assert_consistent(request)
+        ledger = LedgerEntry.objects.filter(
+            pro=alice, kind=LedgerKind.REFUND, credit__request=request
+        )
+        card = SandboxRefund.objects.filter(idempotency_key=f"refund-request-{request.pk}")
+        if took_back.ok:
+            undone += 1
+            assert request.status == Status.IN_REVIEW
+            assert not Credit.objects.filter(request=request).exists()
+            assert not ledger.exists() and not card.exists()
+            assert actions_of(request) == ["submit", "approve", "undo"]
+        else:
+            paid += 1
+            assert isinstance(took_back.error, services.RefundError), took_back.error
+            assert request.status == Status.CREDITED
+            assert ledger.count() + card.count() == 1
+            assert actions_of(request) == ["submit", "approve", "credit_posted"]
+    assert undone + paid == RUNS

@@ -37,7 +37,7 @@ RETRY_STEP = ("credit_retried", Status.REVIEWED.value, Status.REVIEWED.value)
 def problems_of(request: RefundRequest) -> Iterator[str]:
     """Every way this request's records contradict each other."""
     status = request.status
-    decisions = list(request.decisions.all())
+    decisions = [d for d in request.decisions.all() if d.undone_at is None]  # Undo
     latest = decisions[-1] if decisions else None
     credit = getattr(request, "credit", None)
     dispute = getattr(request, "dispute", None)
