@@ -3,6 +3,19 @@
 // JavaScript the first template's text is already filled in.
 const filledBy = new WeakMap(); // field -> the text the last template put there
 
+// This file loads in the page's head: what looks at the page waits for it.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("select[data-template-picker]").forEach((picker) => {
+    picker.dataset.previous = picker.value;
+  });
+  // The Undo bar goes once its window has passed (the server refuses a late Undo anyway).
+  document.querySelectorAll(".rq-undo[data-until]").forEach((bar) => {
+    const left = Date.parse(bar.dataset.until) - Date.now();
+    if (left <= 0) bar.remove();
+    else window.setTimeout(() => bar.remove(), left);
+  });
+});
+
 document.addEventListener("focusin", (event) => {
   const picker = event.target.closest && event.target.closest("select[data-template-picker]");
   if (picker) picker.dataset.previous = picker.value;
@@ -87,18 +100,12 @@ document.addEventListener("keydown", (event) => {
   if (target.tagName === "SUMMARY") {
     const panel = target.parentElement;
     panel.open = true;
-    const field = panel.querySelector("textarea, input:not([type=hidden]), select");
+    // The explanation first: the template picker above it is there if wanted.
+    const field = panel.querySelector("textarea") || panel.querySelector("input:not([type=hidden]), select");
     if (field) field.focus();
   } else if (target.tagName === "A") {
     window.location.assign(target.href);
   } else {
     target.click();
   }
-});
-
-// The Undo bar goes once its window has passed (the server refuses a late Undo anyway).
-document.querySelectorAll(".rq-undo[data-until]").forEach((bar) => {
-  const left = Date.parse(bar.dataset.until) - Date.now();
-  if (left <= 0) bar.remove();
-  else window.setTimeout(() => bar.remove(), left);
 });
