@@ -34,6 +34,7 @@ class Marketplace:
     offers: dict[int, list[int]]  # pro's user id -> category ids they offer
     window: dict[int, tuple[int, int]]  # pro's user id -> (requests, leads) in the peer window
     peer_rates: dict[int, list[float]]  # market id -> its pros' refund rates
+    category_names: dict[int, str]
 
 
 class Requests:
@@ -53,12 +54,44 @@ class Requests:
         self.offers = market.offers
         self.window = market.window
         self.peer_rates = market.peer_rates
+        self.category_names = market.category_names
+        self.auto_approvals: dict[int, int] = {}  # per pro, as the per-pro cap counts them
         self.rows = Rows()
 
     def _between(self, start: datetime, end: datetime) -> datetime:
         """A moment from start to end, never after the data set's now."""
         end = min(end, self.now)
         return start + (end - start) * self.rng.random() if end > start else start
+
+    def _duplicates(self, lead: dict) -> list[int]:
+        if "twin_of" not in lead:
+            return []
+        twin, received = lead["twin_of"]
+        window = timedelta(days=self.params.duplicate_window_days)
+        return [twin] if lead["received_at"] - received <= window else []
+
+    def _rule(self, lead: dict, assessment, attempts: list, submitted: datetime):
+        """The automatic-approval rules' verdict, from the facts report_facts would read."""
+        return policy.automatic_approval(
+            policy.ReportFacts(
+                reason=assessment.reason,
+                price=lead["price"],
+                earlier_duplicates=tuple(assessment.duplicate_lead_ids),
+                category=self.category_names.get(lead["category_id"], ""),
+                category_offered=assessment.category_offered,
+                phone_given=True,
+                phone_valid=assessment.phone_valid,
+                email_given=True,
+                email_valid=assessment.email_valid,
+                phone_outcomes=tuple(
+                    o for c, o, at in attempts if c == "phone" and at <= submitted
+                ),
+                customer_wrote=True,  # every generated thread opens with the customer
+                auto_denied=assessment.peers.auto_deny,
+                auto_approvals_30d=self.auto_approvals.get(lead["pro_id"], 0),
+            ),
+            self.params,
+        )
 
     def _assess(self, lead: dict, reason: str, attempts: list, submitted: datetime):
         """The assessment the service would have stored, made by the policy from these facts."""
@@ -74,7 +107,7 @@ class Requests:
             pro_requests=pro_requests,
             pro_leads=pro_leads,
             peer_rates=self.peer_rates.get(self.market_of[pro], []),
-            duplicate_lead_ids=[],
+            duplicate_lead_ids=self._duplicates(lead),
             phone=lead["customer_phone"],
             email=lead["customer_email"],
             category_offered=lead["category_id"] in self.offers[pro],
@@ -92,17 +125,25 @@ class Requests:
         rng, w, now, p, rows = self.rng, self.writer, self.now, self.params, self.rows
         lid, pro, received = lead["id"], lead["pro_id"], lead["received_at"]
         submitted = self._between(received, policy.report_deadline(received, p))
-        reason = rng.choice(Reason.values)
+        if "twin_of" in lead and rng.random() < 0.8:
+            reason = Reason.DUPLICATE
+        else:
+            reason = rng.choice(Reason.values)
         assessment = self._assess(lead, reason, attempts, submitted)
+        assessment.rule = self._rule(lead, assessment, attempts, submitted)
         automatic = assessment.peers.auto_deny and not force_open
+        by_rule = assessment.rule is not None and assessment.rule.applied and not force_open
         if automatic:
             status = Status.DENIED
+        elif by_rule:
+            status = Status.CREDITED
+            self.auto_approvals[pro] = self.auto_approvals.get(pro, 0) + 1
         elif force_open or (now - received < timedelta(days=30) and rng.random() < 0.75):
             # A backlog: recent requests still open, some past their due time.
             status = Status.SUBMITTED if force_open else rng.choice(OPEN_STATES)
         else:
             status = rng.choice(CLOSED_STATES)
-        if automatic:
+        if automatic or by_rule:
             decided = submitted
         else:
             decided = self._between(submitted, submitted + timedelta(hours=rng.uniform(0.5, 30)))
@@ -140,7 +181,11 @@ class Requests:
         if status == Status.WITHDRAWN:
             trail.append(("withdraw", Status.SUBMITTED, Status.WITHDRAWN, pro, decided))
         reviewer = rng.choice(self.reviewers)
-        if status in (Status.REVIEWED, Status.CREDITED):
+        if by_rule:
+            rows.decisions.append(self._auto_approval(rid, pro, decided, assessment.rule))
+            trail.append(("auto_approve", Status.SUBMITTED, Status.REVIEWED, None, decided))
+            self._credit(rid, lead, decided, True)
+        elif status in (Status.REVIEWED, Status.CREDITED):
             posted = status == Status.CREDITED
             rows.decisions.append(self._decision(rid, "approved", reviewer, decided, pro, posted))
             trail.append(("approve", Status.SUBMITTED, Status.REVIEWED, reviewer, decided))
@@ -240,6 +285,21 @@ class Requests:
             "decided_at": at,
             "explanation": "The lead matched your categories and area." if denied else "",
             "guidance": "Report only leads that fail the policy." if denied else "",
+        }
+
+    def _auto_approval(self, rid: int, pro: int, at: datetime, verdict) -> dict:
+        return {
+            "notice_id": self._notice(pro, at, "Refund approved"),
+            "id": self.writer.new_id(Decision),
+            "request_id": rid,
+            "outcome": "approved",
+            "kind": DecisionKind.AUTO_APPROVAL,
+            "decided_by_id": None,
+            "decided_at": at,
+            "explanation": verdict.why,
+            "guidance": "",
+            "rule": verdict.rule,
+            "facts": verdict.facts,
         }
 
     def _auto_denial(self, rid: int, pro: int, at: datetime, why: str) -> dict:

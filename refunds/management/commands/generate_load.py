@@ -37,6 +37,8 @@ BIG_PRO_LEADS = 5_000
 REPORT_RATE = 0.08
 HIGH_RATE_SHARE = 0.02
 HIGH_RATE = 0.40
+TWIN_SHARE = 0.015  # leads whose customer the same pro was sold shortly before
+TWIN_REPORT_RATE = 0.5
 
 CATEGORY_NAMES = [
     "Plumbing",
@@ -178,6 +180,7 @@ class Command(BaseCommand):
         self.pros: list[tuple[int, int, float]] = []  # (user id, market id, report rate)
         self.market_of: dict[int, int] = {}
         self.offers: dict[int, list[int]] = {}
+        self.last_lead: dict[int, dict] = {}  # each pro's latest lead, for duplicates
         for i in range(n_pros):
             uid = w.new_id(User)
             market = self.markets[i % len(self.markets)]
@@ -216,7 +219,16 @@ class Command(BaseCommand):
             w,
             self.now,
             self.params,
-            Marketplace(self.reviewers, self.market_of, self.offers, self.window, self.peer_rates),
+            Marketplace(
+                self.reviewers,
+                self.market_of,
+                self.offers,
+                self.window,
+                self.peer_rates,
+                dict(
+                    ServiceCategory.objects.filter(pk__in=self.categories).values_list("pk", "name")
+                ),
+            ),
         )
 
     def _peer_figures(self, total_leads: int) -> None:
@@ -284,7 +296,7 @@ class Command(BaseCommand):
             long_thread = n == start and start // CHUNK % 20 == 0
             lead = self._lead(pro, long_thread)
             attempts = self._thread(lead, long_thread)
-            if long_thread or rng.random() < rate:
+            if long_thread or rng.random() < (TWIN_REPORT_RATE if "twin_of" in lead else rate):
                 self.requests.request(lead, attempts, force_open=long_thread)
         for model, batch in rows.in_order():
             w.write(model, batch)
@@ -308,6 +320,15 @@ class Command(BaseCommand):
             "payment_method": "card" if rng.random() < 0.4 else "balance",
             "received_at": now - timedelta(seconds=rng.randrange(DAYS * 86400)),
         }
+        earlier = self.last_lead.get(pro)
+        if earlier is not None and not long_thread and rng.random() < TWIN_SHARE:
+            # The same customer again, a little later: a duplicate the pro may report.
+            for key in ("customer_name", "customer_phone", "customer_email"):
+                lead[key] = earlier[key]
+            later = earlier["received_at"] + timedelta(hours=rng.uniform(1, 240))
+            lead["received_at"] = min(later, now)
+            lead["twin_of"] = (earlier["id"], earlier["received_at"])  # not a column
+        self.last_lead[pro] = lead
         self.rows.leads.append(lead)
         return lead
 
