@@ -5,12 +5,15 @@ from django.urls import include, path
 from accounts import views as account_views
 from accounts.forms import AdminLoginForm, LoginForm
 from integrations.api import api as integrations_api
+from refunds.admin import home as staff_home
 
 admin.site.site_header = "Lead refunds — back office"
 admin.site.site_title = "Lead refunds"
 admin.site.index_title = "Review and support"
 # Both sign-in pages count failures (accounts.forms.LoginThrottle).
 admin.site.login_form = AdminLoginForm
+# The admin's index is the staff home: the work's live counts above the model list.
+staff_home.install(admin.site)
 
 urlpatterns = [
     path("", account_views.home, name="home"),

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from refunds import services
 from refunds.choices import OPEN_STATUSES, DisputeStatus, Status
+
+DUE_SOON_LABEL = f"Due within {services.DUE_SOON // timedelta(hours=1)} hours"
 
 
 class DefaultChoiceFilter(admin.SimpleListFilter):
@@ -70,14 +73,16 @@ class OverdueFilter(admin.SimpleListFilter):
     parameter_name = "overdue"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Overdue"), ("no", "On time")]
+        return [("yes", "Overdue"), ("soon", DUE_SOON_LABEL), ("no", "On time")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        late = Q(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
+        now = timezone.now()
         if self.value() == "yes":
-            return queryset.filter(late)
+            return queryset.filter(services.overdue_condition(now))
+        if self.value() == "soon":
+            return queryset.filter(services.due_soon_condition(now))
         if self.value() == "no":
-            return queryset.exclude(late)
+            return queryset.exclude(services.overdue_condition(now))
         return queryset
 
 

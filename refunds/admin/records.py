@@ -106,7 +106,8 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
 @admin.register(Decision)
 class DecisionAdmin(ReadOnlyAdmin, admin.ModelAdmin[Decision]):
     list_display = ("request", "outcome", "kind", "decided_by", "decided_at")
-    list_filter = ("outcome", "kind")
+    # The staff home's "automatic approvals today" opens this list on kind and Today.
+    list_filter = ("outcome", "kind", "decided_at")
     list_select_related = ("request__lead__category", "decided_by")
 
 

@@ -97,6 +97,12 @@ class Decision(models.Model):
                 name="decision_automatic",
                 condition=models.Q(kind="automatic"),
             ),
+            # Automatic approvals by time: the staff home's "today" and the per-pro cap.
+            models.Index(
+                fields=["decided_at"],
+                name="decision_auto_approval_at",
+                condition=models.Q(kind="auto_approval"),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -182,6 +188,14 @@ class Credit(models.Model):
 
     class Meta:
         ordering = ("-created_at", "-id")
+        indexes = [
+            # Credits not yet paid, by attempts: the stuck ones (services.stuck_credits).
+            models.Index(
+                fields=["attempts"],
+                name="credit_pending_attempts",
+                condition=models.Q(status="pending"),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="credit_amount_positive"),
         ]

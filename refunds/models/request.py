@@ -129,6 +129,13 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
                 name="request_open_due",
                 condition=models.Q(status__in=list(OPEN_STATUSES)),
             ),
+            # The staff home's counts of open work (due soon, overdue, claimed by whom), from
+            # the index alone.
+            models.Index(
+                fields=["due_at", "id", "status", "claimed_by", "claimed_until"],
+                name="request_open_work",
+                condition=models.Q(status__in=list(OPEN_STATUSES)),
+            ),
             # The queue filtered by reason: open work of that reason in due order, however many
             # decided requests pile up behind it.
             models.Index(

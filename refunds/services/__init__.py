@@ -21,11 +21,17 @@ from refunds.services.core import (
 from refunds.services.credits import retry_credit
 from refunds.services.disputes import open_dispute, overturn, uphold
 from refunds.services.queries import (
+    DUE_SOON,
     PROMISE_STATS_CACHE_KEY,
     allowed_actions,
     assess_lead,
+    automatic_approvals_between,
+    due_soon_condition,
     duplicate_candidates,
     market_peer_rates,
+    open_dispute_counts,
+    open_request_counts,
+    overdue_condition,
     peer_rates_for,
     pro_history,
     queue_stats,
@@ -34,6 +40,7 @@ from refunds.services.queries import (
     reportable,
     same_customer,
     stuck_credits,
+    waiting_spot_checks,
 )
 from refunds.services.report import submit_report, withdraw
 from refunds.services.review import (
@@ -57,6 +64,7 @@ from refunds.services.tasks import deliver_denial, email_notice, post_credit
 from refunds.services.undo import undo, undo_refusal
 
 __all__ = [
+    "DUE_SOON",
     "MAX_DETAILS_LENGTH",
     "MAX_NOTE_LENGTH",
     "PROMISE_STATS_CACHE_KEY",
@@ -66,12 +74,14 @@ __all__ = [
     "allowed_actions",
     "approve",
     "assess_lead",
+    "automatic_approvals_between",
     "bulk_deny",
     "check_automatic_approval",
     "claim",
     "compute_peer_stats",
     "deliver_denial",
     "deny",
+    "due_soon_condition",
     "duplicate_candidates",
     "email_notice",
     "enqueue",
@@ -79,6 +89,9 @@ __all__ = [
     "expire_claims",
     "market_peer_rates",
     "open_dispute",
+    "open_dispute_counts",
+    "open_request_counts",
+    "overdue_condition",
     "overturn",
     "params",
     "peer_rates_for",
@@ -100,5 +113,6 @@ __all__ = [
     "undo",
     "undo_refusal",
     "uphold",
+    "waiting_spot_checks",
     "withdraw",
 ]

@@ -14,10 +14,20 @@ from accounts.models import User
 from leads.choices import Channel, Sender
 from leads.models import Lead
 from refunds import permissions, policy
-from refunds.choices import OPEN_STATUSES, STATUS_COLOURS, CreditStatus, DecisionKind, Status
-from refunds.models import Credit, Decision, MarketPeerStats, RefundRequest
+from refunds.choices import (
+    OPEN_STATUSES,
+    STATUS_COLOURS,
+    CreditStatus,
+    DecisionKind,
+    DisputeStatus,
+    Status,
+)
+from refunds.models import Credit, Decision, Dispute, MarketPeerStats, RefundRequest, SpotCheck
 from refunds.services.core import params
 from refunds.services.undo import undo_refusal
+
+# "Due soon" on the staff home and in the queue's deadline filter.
+DUE_SOON = timedelta(hours=4)
 
 
 def market_peer_rates(market_id: int, exclude_pro_id: int, since: datetime) -> list[float]:
@@ -208,6 +218,47 @@ def allowed_actions(request: RefundRequest, user: User, now: datetime | None = N
     if resolving and user.pk in {d.decided_by_id for d in request.decisions.all()}:
         resolving = set()
     return deciding | resolving
+
+
+def overdue_condition(now: datetime) -> Q:
+    """Open and past its due time (the queue's deadline filter and the counts read this)."""
+    return Q(status__in=OPEN_STATUSES, due_at__lt=now)
+
+
+def due_soon_condition(now: datetime) -> Q:
+    """Open, not yet overdue, and due within DUE_SOON."""
+    return Q(status__in=OPEN_STATUSES, due_at__gte=now, due_at__lte=now + DUE_SOON)
+
+
+def open_request_counts(user: User, now: datetime) -> dict[str, int]:
+    """The queue at a glance, in one query: open, due soon, overdue, and claimed by `user`."""
+    # A live claim as RefundRequestQuerySet.live_claims has it (the queue's claim filter).
+    mine = Q(status=Status.IN_REVIEW, claimed_until__gt=now, claimed_by=user)
+    return RefundRequest.objects.filter(status__in=OPEN_STATUSES).aggregate(
+        open=Count("id"),
+        due_soon=Count("id", filter=due_soon_condition(now)),
+        overdue=Count("id", filter=overdue_condition(now)),
+        mine=Count("id", filter=mine),
+    )
+
+
+def open_dispute_counts(now: datetime) -> dict:
+    """Disputes waiting for support, how many are past due, and when the oldest was opened."""
+    return Dispute.objects.filter(status=DisputeStatus.OPEN).aggregate(
+        waiting=Count("id"),
+        overdue=Count("id", filter=Q(due_at__lt=now)),
+        oldest=Min("opened_at"),
+    )
+
+
+def automatic_approvals_between(since: datetime, until: datetime) -> int:
+    return Decision.objects.filter(
+        kind=DecisionKind.AUTO_APPROVAL, decided_at__gte=since, decided_at__lt=until
+    ).count()
+
+
+def waiting_spot_checks() -> int:
+    return SpotCheck.objects.filter(checked_at__isnull=True).count()
 
 
 def stuck_credits() -> QuerySet[Credit]:

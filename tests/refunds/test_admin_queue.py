@@ -100,6 +100,20 @@ def test_it_filters_overdue_requests(client_for, alice, rita):
     assert _rows(client_for(rita).get(QUEUE, {"overdue": "yes"})) == [late.pk]
 
 
+def test_it_filters_requests_due_within_four_hours(client_for, alice, rita):
+    now = timezone.now()
+    soon = RefundRequestFactory(lead__pro=alice, submitted_at=now - timedelta(hours=21))
+    RefundRequestFactory(lead__pro=alice, submitted_at=now - timedelta(hours=30))  # overdue
+    later = RefundRequestFactory(lead__pro=alice, submitted_at=now - timedelta(hours=10))
+    decided = {"status": Status.CREDITED, "submitted_at": now - timedelta(hours=22)}
+    RefundRequestFactory(lead__pro=alice, **decided)
+    client = client_for(rita)
+    assert _rows(client.get(QUEUE, {"overdue": "soon"})) == [soon.pk]
+    assert _rows(client.get(QUEUE, {"overdue": "soon", "state": "all"})) == [soon.pk]
+    assert _rows(client.get(QUEUE, {"overdue": "no"})) == [soon.pk, later.pk]  # as before
+    assert "Due within 4 hours" in client.get(QUEUE).text
+
+
 def test_it_filters_the_requests_i_claimed(client_for, alice, rita, ralph):
     mine = submitted(alice)
     services.claim(reviewer=rita, request_id=mine.pk)
