@@ -9,6 +9,8 @@ measures, each over repeated runs, the median and p95 time and the query count o
   request_page    a request page whose thread has 200+ messages
   pro_messages    Messages for the pro with 5,000 leads
   home            the back office's home (the work's counts) for a reviewer
+  start_reviewing Start reviewing: claim the queue's most urgent free request and open it
+                  (rolled back after each run)
   report_submit   a report submission through the page (rolled back after each run)
   peer_stats      the market peer-statistics job over all markets
   stock_queue     the same queue list from a plain ModelAdmin on Django's defaults (the baseline)
@@ -29,9 +31,7 @@ import logging
 import os
 import platform
 import resource
-import signal
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -47,6 +47,8 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+# The worker measure times the credits themselves, not a reviewer's undo window before them.
+os.environ.setdefault("REFUND_UNDO_SECONDS", "0")
 
 import django  # noqa: E402
 
@@ -61,10 +63,11 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from bench.worker import measure_worker, print_worker  # noqa: E402
 from leads.models import Lead  # noqa: E402
 from refunds import services  # noqa: E402
-from refunds.choices import OPEN_STATUSES, Reason  # noqa: E402
-from refunds.models import RefundRequest  # noqa: E402
+from refunds.choices import DecisionKind, Reason  # noqa: E402
+from refunds.models import Decision, RefundRequest  # noqa: E402
 
 settings.ROOT_URLCONF = "bench.urls"
 logging.getLogger("django-q").setLevel(logging.WARNING)
@@ -80,13 +83,21 @@ MEASURES = [
     "request_page",
     "pro_messages",
     "home",
+    "start_reviewing",
     "report_submit",
     "peer_stats",
     "stock_queue",
     "bare_list",
 ]
 # The pages whose query count must not change between runs (the run fails if it does).
-STABLE_QUERIES = ("queue", "queue_filtered", "request_page", "pro_messages", "home")
+STABLE_QUERIES = (
+    "queue",
+    "queue_filtered",
+    "request_page",
+    "pro_messages",
+    "home",
+    "start_reviewing",
+)
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -230,6 +241,16 @@ def measure_pages(repeat: int) -> tuple[dict, dict]:
                 raise Failure("report submission stored no request")
             transaction.set_rollback(True)
 
+    def start_reviewing():
+        with transaction.atomic():
+            response = reviewer.post(f"{queue}start/", {"_changelist_filters": ""})
+            if response.status_code != 302 or "/change/" not in response.url:
+                raise Failure(f"Start reviewing answered {response.status_code}")
+            opened = reviewer.get(response.url)
+            if opened.status_code != 200:
+                raise Failure(f"the request Start reviewing opened answered {opened.status_code}")
+            transaction.set_rollback(True)
+
     print("  pages, in turns ...", flush=True)
     out |= timed_together(
         {
@@ -238,6 +259,7 @@ def measure_pages(repeat: int) -> tuple[dict, dict]:
             "request_page": get_ok(reviewer, f"{queue}{s['request'].pk}/change/"),
             "pro_messages": get_ok(pro, "/messages/"),
             "home": get_ok(reviewer, "/admin/"),
+            "start_reviewing": start_reviewing,
             "report_submit": submit,
             "stock_queue": get_ok(stock, "/stock-admin/refunds/refundrequest/"),
             "bare_list": get_ok(stock, "/bare-admin/refunds/refundrequest/"),
@@ -246,12 +268,26 @@ def measure_pages(repeat: int) -> tuple[dict, dict]:
     )
 
     info = {
+        "auto_share": auto_share(),
         "thread_length": s["thread_length"],
         "big_pro_leads": s["big_pro_leads"],
         "web_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "report_plan": heaviest_plan(pro, reportable_leads(s["big_pro"], 1)[0]),
     }
     return out, info
+
+
+def auto_share() -> dict:
+    """The share of the data set's requests the automatic-approval rules decided, with the
+    rules' default settings (generate_load applies policy.automatic_approval as the service
+    does at submission)."""
+    requests = RefundRequest.objects.count()
+    by_rule = Decision.objects.filter(kind=DecisionKind.AUTO_APPROVAL).count()
+    return {
+        "requests": requests,
+        "approved_by_rule": by_rule,
+        "share": round(by_rule / requests, 4) if requests else None,
+    }
 
 
 def heaviest_plan(client: Client, lead: Lead) -> dict:
@@ -274,109 +310,6 @@ def heaviest_plan(client: Client, lead: Lead) -> dict:
         transaction.set_rollback(True)
     worst["scans_leads_table"] = "Seq Scan on leads_lead" in worst["plan"]
     return worst
-
-
-def measure_worker(tasks_wanted: int) -> dict:
-    """Approve open requests (each queues a credit, which queues an email), run the worker."""
-    from django_q.models import OrmQ
-
-    OrmQ.objects.all().delete()
-    reviewer = User.objects.filter(groups__name="reviewer", email__endswith="@load.test").first()
-    ids = list(
-        RefundRequest.objects.filter(status__in=OPEN_STATUSES, claimed_by__isnull=True)
-        .order_by("due_at")
-        .values_list("pk", flat=True)[: tasks_wanted // 2]
-    )
-    print(f"  approving {len(ids):,} requests to queue their credits ...", flush=True)
-    for request_id in ids:
-        services.approve(reviewer=reviewer, request_id=request_id)
-    queued = OrmQ.objects.count()
-    env = {
-        **os.environ,
-        "Q_SYNC": "0",
-        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-    }
-    started = time.monotonic()
-    worker = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "qcluster"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    peaks: dict[int, int] = {}
-    peak_together = 0
-    peak_unique = 0
-    deadline = started + 600
-    try:
-        while time.monotonic() < deadline:
-            pids = [worker.pid, *children(worker.pid)]
-            for pid in pids:
-                peaks[pid] = max(peaks.get(pid, 0), rss_kb(pid, "VmHWM"))
-            # Workers are recycled: what counts is the memory of the processes alive together.
-            peak_together = max(peak_together, sum(rss_kb(pid, "VmRSS") for pid in pids))
-            # The processes are forked from one parent and share much of it: RSS counts shared
-            # pages once per process, PSS divides them between the processes that share them.
-            peak_unique = max(peak_unique, sum(pss_kb(pid) for pid in pids))
-            done = not RefundRequest.objects.filter(pk__in=ids, status="reviewed").exists()
-            if done and OrmQ.objects.count() == 0:
-                break
-            time.sleep(0.5)
-        elapsed = time.monotonic() - started
-    finally:
-        worker.send_signal(signal.SIGINT)  # qcluster's own clean stop
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-    credited = RefundRequest.objects.filter(pk__in=ids, status="credited").count()
-    return {
-        "tasks": queued + credited,  # each credit queued one email when it ran
-        "credited": credited,
-        "approved": len(ids),
-        "seconds": round(elapsed, 1),
-        "peak_rss_mb_per_process": round(max(peaks.values(), default=0) / 1024, 1),
-        "peak_rss_mb_all_processes": round(peak_together / 1024, 1),
-        "peak_pss_mb_all_processes": round(peak_unique / 1024, 1),
-    }
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(entry.name))
-            found.extend(children(int(entry.name)))
-    return found
-
-
-def pss_kb(pid: int) -> int:
-    """A process's proportional share of memory, shared pages split between their users."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def rss_kb(pid: int, field: str) -> int:
-    """A process's resident memory from /proc: VmRSS (now) or VmHWM (its peak)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def machine() -> dict:
@@ -402,6 +335,11 @@ def print_table(size: int, measures: dict, info: dict) -> None:
         flag = "" if m["queries_stable"] else " (varies)"
         print(f"{name:<16}{m['median_ms']:>11.1f}{m['p95_ms']:>10.1f}{m['queries']:>9}{flag}")
     print(f"web process peak RSS: {info['web_peak_rss_mb']} MB")
+    share = info["auto_share"]
+    print(
+        f"auto_share {share['share']} ({share['approved_by_rule']:,} of "
+        f"{share['requests']:,} requests decided by the rules)"
+    )
     plan = info["report_plan"]
     if "plan" in plan:
         verdict = "scans" if plan["scans_leads_table"] else "does not scan"
@@ -410,16 +348,6 @@ def print_table(size: int, measures: dict, info: dict) -> None:
             f"({plan['ms']:.2f} ms):\n  {plan['sql'][:300]}"
         )
         print("  " + plan["plan"].replace("\n", "\n  "))
-
-
-def print_worker(worker: dict) -> None:
-    if worker:
-        print(
-            f"worker: {worker['tasks']:,} tasks ({worker['credited']:,} credits posted) in "
-            f"{worker['seconds']}s, peak RSS {worker['peak_rss_mb_per_process']} MB per "
-            f"process; all its processes together: {worker['peak_rss_mb_all_processes']} MB "
-            f"RSS, {worker['peak_pss_mb_all_processes']} MB PSS (shared pages counted once)"
-        )
 
 
 def run_size(size: int, seed: int, repeat: int, worker_tasks: int) -> dict:

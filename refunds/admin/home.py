@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from refunds import permissions, services
+from refunds.admin import review_path
 from refunds.admin.display import duration
 from refunds.admin.filters import DUE_SOON_LABEL
 from refunds.choices import DecisionKind
@@ -150,7 +151,13 @@ def install(site: AdminSite) -> None:
     counts. Installing twice changes nothing."""
 
     def index(request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
-        context = {"sections": sections(request, site, timezone.now()), **(extra_context or {})}
+        context = {
+            "sections": sections(request, site, timezone.now()),
+            # Start reviewing is the first thing a reviewer does here (key s).
+            "can_decide": request.user.has_perm(permissions.DECIDE),
+            "undo_offer": review_path.undo_offer(request),
+            **(extra_context or {}),
+        }
         return AdminSite.index(site, request, context)
 
     site.index = index  # type: ignore[method-assign]
