@@ -1,7 +1,13 @@
-"""manage.py seed_demo loads every role and every refund state, and a second run adds nothing."""
+"""manage.py seed_demo loads every role and every refund state, a queue to review, and leads
+the automatic rules decide; a second run adds nothing."""
+
+from datetime import timedelta
+from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.utils import timezone
@@ -9,8 +15,8 @@ from django.utils import timezone
 from accounts.models import User
 from leads.models import Lead
 from refunds import services
-from refunds.choices import Status
-from refunds.models import RefundRequest
+from refunds.choices import DecisionKind, Reason, Status
+from refunds.models import Decision, RefundRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +108,126 @@ def test_support_finds_one_credit_to_send_again(seeded):
     assert len(stuck) == 1
     assert stuck[0].method == "card" and "card issuer" in stuck[0].last_error
     assert stuck[0].request.status == Status.REVIEWED
+
+
+# The reviewers' queue
+
+
+def open_requests():
+    return RefundRequest.objects.filter(status=Status.SUBMITTED, claimed_by__isnull=True)
+
+
+def test_the_queue_holds_reports_from_several_pros_for_several_reasons(seeded):
+    queue = open_requests()
+    assert queue.count() >= 8
+    assert len(set(queue.values_list("reason", flat=True))) >= 4
+    pros = set(queue.values_list("pro__email", flat=True))
+    assert len(pros) >= 3
+    assert {"pro@demo.test", "pro2@demo.test"} <= pros
+    # Submitted hours apart within the last day, so each shows a different time left.
+    now = timezone.now()
+    assert len(set(queue.values_list("due_at", flat=True))) == queue.count()
+    for request in queue:
+        assert now - timedelta(hours=20) <= request.submitted_at <= now
+
+
+def test_no_rule_decides_the_queued_reports(seeded):
+    for request in open_requests():
+        assessed = request.assessed
+        assert not request.decisions.exists()
+        assert assessed.peers.auto_deny is False
+        assert assessed.rule is None or not assessed.rule.applies, request.lead.marketplace_id
+
+
+def test_each_queued_lead_has_a_thread_written_before_the_report(seeded):
+    for request in open_requests():
+        lead = request.lead
+        assert lead.customer_name and lead.request_text
+        assert lead.messages.count() >= 2 and lead.contact_attempts.exists()
+        assert not lead.messages.filter(sent_at__gt=request.submitted_at).exists()
+        assert not lead.contact_attempts.filter(attempted_at__gt=request.submitted_at).exists()
+        assert services.reportable(lead, request.submitted_at)
+
+
+# The first pro's leads that an automatic rule decides once reported
+
+RULE_LEADS = {
+    "demo-pro-dup-twin": Reason.DUPLICATE,
+    "demo-pro-roofing": Reason.WRONG_JOB,
+    "demo-pro-unreachable": Reason.INVALID_CONTACT,
+}
+
+
+@pytest.fixture
+def pro(seeded):
+    return User.objects.get(email="pro@demo.test")
+
+
+def report(capture, pro, marketplace_id) -> RefundRequest:
+    """The pro reports the lead, and the worker runs what the report queued."""
+    lead = Lead.objects.get(marketplace_id=marketplace_id)
+    with capture(execute=True):
+        request = services.submit_report(
+            pro=pro, lead_id=lead.pk, reason=RULE_LEADS[marketplace_id], details="From the demo."
+        )
+    request.refresh_from_db()
+    return request
+
+
+def test_the_rule_leads_are_recent_unreported_and_cheap(pro):
+    now = timezone.now()
+    for marketplace_id in RULE_LEADS:
+        lead = Lead.objects.get(marketplace_id=marketplace_id)
+        assert lead.pro == pro
+        assert not RefundRequest.objects.filter(lead=lead).exists()
+        assert timedelta(days=1) <= now - lead.received_at <= timedelta(days=3)
+        assert services.reportable(lead, now)
+        assert lead.price <= Decimal(settings.REFUND_POLICY["AUTO_APPROVE_MAX_PRICE"])
+    # The demo leaves the pro's automatic approvals for whoever tries it.
+    assert not Decision.objects.filter(kind=DecisionKind.AUTO_APPROVAL).exists()
+
+
+def test_reporting_the_duplicate_credits_it_automatically(pro, django_capture_on_commit_callbacks):
+    request = report(django_capture_on_commit_callbacks, pro, "demo-pro-dup-twin")
+    assert request.status == Status.CREDITED
+    decision = request.decisions.get()
+    assert decision.kind == DecisionKind.AUTO_APPROVAL
+    assert decision.rule == "duplicate"
+    first = Lead.objects.get(marketplace_id="demo-pro-dup-first")
+    assert decision.facts["earlier_leads"] == [first.pk]
+
+
+def test_reporting_the_roofing_lead_credits_it_automatically(
+    pro, django_capture_on_commit_callbacks
+):
+    request = report(django_capture_on_commit_callbacks, pro, "demo-pro-roofing")
+    assert request.status == Status.CREDITED
+    decision = request.decisions.get()
+    assert decision.kind == DecisionKind.AUTO_APPROVAL
+    assert decision.rule == "outside_services"
+
+
+def test_reporting_the_unreachable_lead_leaves_a_suggestion_for_a_reviewer(
+    pro, django_capture_on_commit_callbacks
+):
+    request = report(django_capture_on_commit_callbacks, pro, "demo-pro-unreachable")
+    assert request.status == Status.SUBMITTED
+    assert not request.decisions.exists()
+    assert request.assessed.rule.rule == "unreachable_contact"
+    assert request.assessed.rule.suggested
+
+
+def test_all_three_reported_in_a_row_stay_within_the_peer_limit(
+    pro, django_capture_on_commit_callbacks
+):
+    """However a demo goes, the pro's refund rate never trips the peer rule on these."""
+    statuses = []
+    for marketplace_id in RULE_LEADS:
+        request = report(django_capture_on_commit_callbacks, pro, marketplace_id)
+        assert request.assessed.peers.comparable
+        assert not request.assessed.peers.auto_deny
+        statuses.append(request.status)
+    assert statuses == [Status.CREDITED, Status.CREDITED, Status.SUBMITTED]
+    out = StringIO()
+    call_command("audit_refunds", stdout=out)
+    assert "are consistent" in out.getvalue()

@@ -1,9 +1,11 @@
-"""Load the demo: logins for every role, a market of pros, and leads in every refund state.
+"""Load the demo: logins for every role, a market of pros, leads in every refund state, a queue
+of reports to review, and leads of the first pro that each automatic rule decides when reported.
 
 Idempotent: every object has a stable key, so a second run finds everything and adds nothing.
 """
 
 import random
+from collections.abc import Iterable
 from contextlib import suppress
 from datetime import timedelta
 from decimal import Decimal
@@ -27,14 +29,18 @@ from refunds.gateway import GatewayError, GatewayRefund
 from refunds.management.demo_data import (
     CATEGORIES,
     FIRST_NAMES,
+    HISTORY,
     LAST_NAMES,
     PASSWORD,
     PEER_NAMES,
     PRO2_REQUESTS,
     PRO_LEADS,
+    QUEUE,
+    SILENT_LEADS,
     STAFF,
     THREADS,
     Call,
+    Say,
 )
 from refunds.models import Credit
 
@@ -88,7 +94,7 @@ class Command(BaseCommand):
             "Austin, Round Rock, 78701, 78702, 78745",
         )
         self._top_up(pro, Decimal("750.00"), now - timedelta(days=30))
-        self._top_up(pro2, Decimal("200.00"), now - timedelta(days=30))
+        self._top_up(pro2, Decimal("600.00"), now - timedelta(days=60))
 
         leads = {}
         for key, days, name, phone, email, cat, where, text, price, paid in PRO_LEADS:
@@ -104,14 +110,15 @@ class Command(BaseCommand):
                 text,
                 Decimal(price),
                 paid,
+                customer_wrote=key not in SILENT_LEADS,
             )
-        self._threads(leads)
+        for key, lines in THREADS.items():
+            self._thread(leads[key], lines)
         rng = random.Random(20261127)
         self._history(pro, categories, rng, now)
         # Peers first, so the assessments of the pro's requests compare against the market.
         self._peers(market, categories, rng, now)
         self._requests(pro, leads, now)
-        services.compute_peer_stats(now)
 
         for n in range(3):
             self._lead(
@@ -127,6 +134,9 @@ class Command(BaseCommand):
                 Decimal("29.00"),
                 PaymentMethod.BALANCE,
             )
+        self._history(pro2, categories, rng, now)
+        self._queue(categories, now)
+        services.compute_peer_stats(now)
 
     # People
 
@@ -159,7 +169,21 @@ class Command(BaseCommand):
 
     # Leads and threads
 
-    def _lead(self, key, pro, received, name, phone, email, category, where, text, price, paid):
+    def _lead(
+        self,
+        key,
+        pro,
+        received,
+        name,
+        phone,
+        email,
+        category,
+        where,
+        text,
+        price,
+        paid,
+        customer_wrote=True,
+    ):
         # Stored as the marketplace's API stores them, so the same number always matches.
         phone, phone_valid = normalise_phone(phone, pro.pro_profile.market.country_code)
         email, email_valid = normalise_email(email)
@@ -178,7 +202,9 @@ class Command(BaseCommand):
             payment_method=paid,
             received_at=received,
         )
-        Message.objects.create(lead=lead, sender=Sender.CUSTOMER, body=text, sent_at=received)
+        if customer_wrote:
+            # The thread opens with the request in the customer's words.
+            Message.objects.create(lead=lead, sender=Sender.CUSTOMER, body=text, sent_at=received)
         if paid == PaymentMethod.BALANCE:
             LedgerEntry.objects.create(
                 pro=pro,
@@ -202,29 +228,29 @@ class Command(BaseCommand):
             pro=lead.pro, lead=lead, outcome=outcome, note=note, now=lead.received_at + after
         )
 
-    def _threads(self, leads) -> None:
-        for key, lines in THREADS.items():
-            for line in lines:
-                after = timedelta(hours=line.hours)
-                if isinstance(line, Call):
-                    self._call(leads[key], line.outcome, after, line.note)
-                else:
-                    self._say(leads[key], line.sender, line.body, after)
+    def _thread(self, lead, lines: Iterable[Say | Call]) -> None:
+        for line in lines:
+            after = timedelta(hours=line.hours)
+            if isinstance(line, Call):
+                self._call(lead, line.outcome, after, line.note)
+            else:
+                self._say(lead, line.sender, line.body, after)
 
     def _history(self, pro, categories, rng, now) -> None:
         """Older leads the pro worked normally, so their refund rate is a fair one."""
-        for n in range(14):
+        history = HISTORY[pro.email]
+        for n in range(history.count):
             lead = self._lead(
-                f"demo-pro-history-{n}",
+                f"demo-{history.key}-history-{n}",
                 pro,
-                now - timedelta(days=24 + n * 4, hours=n),
+                now - timedelta(days=history.first_days + n * history.every_days, hours=n),
                 f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                f"+1 512-555-03{n:02d}",
+                f"{history.phone}{n:02d}",
                 "",
-                categories[rng.choice(["plumbing", "drain-cleaning"])],
-                "Austin, TX 78703",
-                "Dripping tap in the kitchen, would like it fixed this week.",
-                Decimal("24.50"),
+                categories[rng.choice(history.categories)],
+                history.location,
+                history.request,
+                Decimal(history.price),
                 PaymentMethod.BALANCE,
             )
             self._say(
@@ -284,6 +310,33 @@ class Command(BaseCommand):
             details="The customer wants a roofer; I only offer plumbing, water heaters and drains.",
             now=now - timedelta(hours=2),
         )
+
+    def _queue(self, categories, now) -> None:
+        """Reports from several pros that no rule decides, for the reviewers to work through;
+        submitted hours apart, so their time left differs."""
+        for case in QUEUE:
+            pro = User.objects.get(email=case.pro)
+            lead = self._lead(
+                f"demo-{case.key}",
+                pro,
+                now - timedelta(days=case.days),
+                case.customer,
+                case.phone,
+                case.email,
+                categories[case.category],
+                case.location,
+                case.request,
+                Decimal(case.price),
+                case.paid,
+            )
+            self._thread(lead, case.thread)
+            services.submit_report(
+                pro=pro,
+                lead_id=lead.pk,
+                reason=case.reason,
+                details=case.details,
+                now=now - timedelta(hours=case.reported_hours),
+            )
 
     def _stuck_credit(self, request) -> None:
         """An approved card refund the provider kept refusing until the worker gave up: what
