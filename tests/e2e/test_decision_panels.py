@@ -54,3 +54,16 @@ def test_each_panel_opens_inside_a_phone_screen_and_sends(
     request.refresh_from_db()
     assert request.status != (Status.DISPUTED if support else Status.SUBMITTED)
     assert RefundRequest.objects.get(pk=request.pk).events.filter(action=action.name).exists()
+
+
+def test_approve_is_inside_a_phone_screen_and_works(page, sign_in, alice, rita):
+    request = submitted(alice)
+    page.set_viewport_size(PHONE)
+    sign_in(rita)
+    page.goto(f"/admin/refunds/refundrequest/{request.pk}/change/")
+    approve = page.get_by_role("button", name=f"Approve · credit ${request.lead.price}")
+    _assert_inside(page, approve)
+    approve.click()
+    expect(page.locator(".messagelist")).to_contain_text(f"Approved request #{request.pk}")
+    request.refresh_from_db()
+    assert request.status in (Status.REVIEWED, Status.CREDITED)
