@@ -19,6 +19,7 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/analytics/", include("refunds.admin.analytics")),
     path("admin/", admin.site.urls),
     path("api/v1/", integrations_api.urls),
     path("", include("accounts.urls")),

@@ -106,3 +106,5 @@ def migration_data(request):
     later.grant_retry_to_support(apps, None)
     spot_checks = importlib.import_module("refunds.migrations.0010_auto_approval")
     spot_checks.grant_spot_checks(apps, None)
+    analytics = importlib.import_module("refunds.migrations.0013_analytics_permission")
+    analytics.grant_analytics(apps, None)

@@ -153,6 +153,7 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
         permissions = [
             ("decide_refundrequest", "Can approve or deny refund requests"),
             ("resolve_dispute", "Can overturn or uphold disputed decisions"),
+            ("view_analytics", "Can see the operations analytics"),
         ]
 
     def __str__(self) -> str:

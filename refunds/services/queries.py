@@ -271,6 +271,7 @@ def stuck_credits() -> QuerySet[Credit]:
 # The share decided in time covers a month of requests; reviewers reload the queue all day, so
 # it is counted at most once a minute. The open and overdue counts are always live.
 PROMISE_STATS_CACHE_KEY = "refunds:queue-promise-stats"
+AUTOMATIC_KINDS = (DecisionKind.AUTOMATIC, DecisionKind.AUTO_APPROVAL)
 PROMISE_STATS_SECONDS = 60
 
 
@@ -279,7 +280,8 @@ def queue_stats(*, now: datetime | None = None, cached: bool = False) -> dict:
 
     "In time" means by the request's due time (REVIEW_HOURS after submission), over requests
     submitted in the last 7 and 30 days whose outcome is known (decided, or already past due).
-    Withdrawn and automatically denied requests never reach a reviewer and are left out.
+    Withdrawn requests and automatic decisions (denials and approvals) never reach a reviewer
+    and are left out.
     With cached=True the shares may be up to PROMISE_STATS_SECONDS old.
     """
     now = now or timezone.now()
@@ -320,7 +322,7 @@ def _promise_counts(now: datetime) -> dict:
     return (
         RefundRequest.objects.filter(settled, submitted_at__gte=month)
         .exclude(status=Status.WITHDRAWN)
-        .exclude(decisions__kind=DecisionKind.AUTOMATIC)
+        .exclude(decisions__kind__in=AUTOMATIC_KINDS)
         .aggregate(
             week=Count("id", filter=Q(submitted_at__gte=week)),
             week_in_time=Count("id", filter=Q(submitted_at__gte=week) & in_time),

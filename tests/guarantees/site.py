@@ -114,6 +114,8 @@ def build_world(alice, bob, rita, ralph, sam, root, monkeypatch, capture):
         "admin:app_list": reverse("admin:app_list", args=["refunds"]),
         "admin:catch_all": "/admin/no-such-page/",
         "admin:refunds_refundrequest_start": reverse("admin:refunds_refundrequest_start"),
+        "analytics:index": reverse("analytics:index"),
+        "analytics:page": reverse("analytics:page", args=["promise"]),
         "admin:auth_user_password_change": reverse(
             "admin:auth_user_password_change", args=[alice.pk]
         ),

@@ -69,6 +69,9 @@ PAGES: dict[str, tuple[str, str]] = {
     "admin:catch_all": ("302 302 302 404 404 404", "302 302 302 404 404 404"),
     # Start reviewing claims the queue's most urgent request: reviewers (and the superuser).
     "admin:refunds_refundrequest_start": ("302 302 302 405 405 405", "302 302 302 302 403 302"),
+    # Analytics: reviewers, support and the superuser (refunds.view_analytics).
+    "analytics:index": ("302 302 302 200 200 200", "302 302 302 405 405 405"),
+    "analytics:page": ("302 302 302 200 200 200", "302 302 302 405 405 405"),
     # Only the superuser may change a user's password.
     "admin:auth_user_password_change": ("302 302 302 403 403 200", "302 302 302 403 403 200"),
     # The API answers to API keys only: a signed-in session is not one.

@@ -1,0 +1,93 @@
+"""What a page is made of (charts, tables) and the database helpers its figures use."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import connection
+from django.db.models import DurationField, ExpressionWrapper, F, Func, QuerySet
+
+
+@dataclass(frozen=True)
+class Table:
+    """Figures as rows: what the chart draws, for reading and for the CSV download."""
+
+    name: str  # the CSV's name: ?csv=<name>
+    title: str
+    columns: list[str]
+    rows: list[list]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One headline number."""
+
+    label: str
+    value: str
+    note: str = ""
+    level: str = ""  # ok / warn / late
+
+
+@dataclass
+class Section:
+    title: str
+    figures: list[Figure] = field(default_factory=list)
+    chart: str = ""  # server-rendered SVG (refunds.analytics.svg)
+    tables: list[Table] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class Page:
+    title: str
+    sections: list[Section]
+
+    def table(self, name: str) -> Table | None:
+        for section in self.sections:
+            for table in section.tables:
+                if table.name == name:
+                    return table
+        return None
+
+
+def elapsed(later: str, earlier: str) -> ExpressionWrapper:
+    return ExpressionWrapper(F(later) - F(earlier), output_field=DurationField())
+
+
+class _PercentileDisc(Func):
+    """PostgreSQL's ordered-set aggregate: percentile_disc(p) WITHIN GROUP (ORDER BY expr)."""
+
+    contains_aggregate = True
+    template = "percentile_disc(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = DurationField()
+
+
+def percentile(queryset: QuerySet, expression, fraction: float) -> timedelta | None:
+    """The `fraction` percentile of `expression` over `queryset`, computed by the database.
+
+    The nearest-rank percentile (no interpolation), the same on both engines: PostgreSQL's
+    percentile_disc, and on SQLite, which has no such aggregate, the value at rank
+    ceil(fraction × n) read with ORDER BY and OFFSET (two small queries).
+    """
+    if connection.vendor == "postgresql":
+        return queryset.aggregate(p=_PercentileDisc(expression, fraction=float(fraction)))["p"]
+    count = queryset.count()
+    if not count:
+        return None
+    rank = max(0, math.ceil(fraction * count) - 1)
+    values = queryset.annotate(_v=expression).order_by("_v").values_list("_v", flat=True)
+    return values[rank]
+
+
+def hours_text(value: timedelta | None) -> str:
+    if value is None:
+        return "—"
+    hours = value.total_seconds() / 3600
+    return f"{hours:.1f} h"
+
+
+def share_text(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "—"
