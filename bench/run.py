@@ -11,6 +11,7 @@ measures, each over repeated runs, the median and p95 time and the query count o
   home            the back office's home (the work's counts) for a reviewer
   start_reviewing Start reviewing: claim the queue's most urgent free request and open it
                   (rolled back after each run)
+  analytics       Analytics → Review promise for the last 90 days, all markets
   report_submit   a report submission through the page (rolled back after each run)
   peer_stats      the market peer-statistics job over all markets
   stock_queue     the same queue list from a plain ModelAdmin on Django's defaults (the baseline)
@@ -84,6 +85,7 @@ MEASURES = [
     "pro_messages",
     "home",
     "start_reviewing",
+    "analytics",
     "report_submit",
     "peer_stats",
     "stock_queue",
@@ -97,6 +99,7 @@ STABLE_QUERIES = (
     "pro_messages",
     "home",
     "start_reviewing",
+    "analytics",
 )
 RESULTS = ROOT / "bench" / "results"
 
@@ -260,6 +263,7 @@ def measure_pages(repeat: int) -> tuple[dict, dict]:
             "pro_messages": get_ok(pro, "/messages/"),
             "home": get_ok(reviewer, "/admin/"),
             "start_reviewing": start_reviewing,
+            "analytics": get_ok(reviewer, "/admin/analytics/promise/?range=90"),
             "report_submit": submit,
             "stock_queue": get_ok(stock, "/stock-admin/refunds/refundrequest/"),
             "bare_list": get_ok(stock, "/bare-admin/refunds/refundrequest/"),

@@ -37,6 +37,9 @@ BIG_PRO_LEADS = 5_000
 REPORT_RATE = 0.08
 HIGH_RATE_SHARE = 0.02
 HIGH_RATE = 0.40
+# Arrivals by hour of the day (UTC) and weekday (Monday first): the shape of a working week.
+HOUR_WEIGHTS = [1, 1, 1, 1, 1, 2, 4, 7, 9, 10, 10, 9, 9, 9, 9, 9, 8, 8, 7, 6, 5, 3, 2, 1]
+WEEKDAY_WEIGHTS = [10, 10, 10, 10, 9, 6, 5]
 TWIN_SHARE = 0.015  # leads whose customer the same pro was sold shortly before
 TWIN_REPORT_RATE = 0.5
 
@@ -318,7 +321,7 @@ class Command(BaseCommand):
             "request_text": "Looking for help with a job at home this week.",
             "price": Decimal(rng.choice(("18.00", "24.50", "29.00", "35.00", "42.00"))),
             "payment_method": "card" if rng.random() < 0.4 else "balance",
-            "received_at": now - timedelta(seconds=rng.randrange(DAYS * 86400)),
+            "received_at": self._arrival(),
         }
         earlier = self.last_lead.get(pro)
         if earlier is not None and not long_thread and rng.random() < TWIN_SHARE:
@@ -331,6 +334,17 @@ class Command(BaseCommand):
         self.last_lead[pro] = lead
         self.rows.leads.append(lead)
         return lead
+
+    def _arrival(self) -> datetime:
+        """When a lead arrives: any of the last DAYS days, fewer at weekends, mostly by day."""
+        rng, now = self.rng, self.now
+        while True:
+            day = now - timedelta(days=rng.randrange(DAYS))
+            if rng.random() * 10 < WEEKDAY_WEIGHTS[day.weekday()]:
+                break
+        hour = rng.choices(range(24), HOUR_WEIGHTS)[0]
+        at = day.replace(hour=hour, minute=rng.randrange(60), second=rng.randrange(60))
+        return at if at <= now else now - timedelta(seconds=rng.randrange(1, 3600))
 
     def _thread(self, lead: dict, long_thread: bool) -> list[tuple[str, str, datetime]]:
         """The lead's messages and contact attempts; returns the attempts (channel, outcome, at)."""
