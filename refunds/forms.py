@@ -26,6 +26,14 @@ class ReportForm(forms.Form):
         },
     )
 
+    def full_clean(self) -> None:
+        super().full_clean()
+        # A field in error says so to screen readers, and points at its message.
+        if self.is_bound and "details" in self.errors:
+            self.fields["details"].widget.attrs.update(
+                {"aria-invalid": "true", "aria-describedby": "error_1_id_details"}
+            )
+
 
 class DisputeForm(forms.Form):
     message = forms.CharField(

@@ -7,6 +7,11 @@
   if (!form) {
     return;
   }
+  // A refused submission: its summary of what to fix takes the focus (and the screen).
+  var errors = document.getElementById("form-errors");
+  if (errors) {
+    errors.focus();
+  }
   var moot = form.querySelector('[data-effort="moot"]');
   var assessed = form.querySelector('[data-effort="assessed"]');
 

@@ -280,3 +280,18 @@ def test_a_pro_reads_a_denial_and_disputes_it(page, sign_in, alice, rita):
     page.goto(f"/messages/{recent.pk}/")
     expect(page.get_by_text(re.compile("you disputed it on"))).to_be_visible()
     _both_widths(page, "pro-thread-disputed")
+
+
+def test_a_refused_report_takes_the_focus_to_what_to_fix(page, sign_in, alice):
+    recent, _ = _alices_leads(alice)
+    sign_in(alice)
+    page.goto(f"/messages/{recent.pk}/report/")
+    page.get_by_role("button", name="Submit refund request").click()
+    summary = page.locator("#form-errors")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Choose the reason that fits this lead.")
+    summary.get_by_role("link").first.click()
+    expect(page.locator("#reason-wrong_job")).to_be_in_viewport()
+    page.goto("/messages/")
+    page.keyboard.press("Tab")  # the skip link is the first stop of a page
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()

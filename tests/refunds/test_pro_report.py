@@ -336,3 +336,22 @@ def test_a_submission_through_the_page_costs_the_same_queries_as_the_data_grows(
     with django_assert_max_num_queries(len(few)):
         assert report(busy).status_code == 302
     assert RefundRequest.objects.filter(lead=busy).exists()
+
+
+def test_a_refused_submission_lists_what_to_fix_at_the_top_with_links(client_for, lead):
+    response = client_for(lead.pro).post(url(lead), {"details": "x" * 5000})
+    assert response.status_code == 200
+    html = response.text
+    summary = html.index('id="form-errors"')
+    assert summary < html.index('id="report-form"')
+    assert 'href="#reason-wrong_job"' in html and "Choose the reason that fits this lead." in html
+    assert 'aria-invalid="true" aria-describedby="reason-errors"' in html
+    assert 'aria-describedby="error_1_id_details"' in html
+    assert not RefundRequest.objects.filter(lead=lead).exists()
+
+
+def test_every_pro_page_has_a_skip_link_and_a_favicon(client_for, lead):
+    html = client_for(lead.pro).get(url(lead)).text
+    assert 'href="#main">Skip to main content</a>' in html
+    assert 'id="main"' in html
+    assert 'rel="icon"' in html
