@@ -17,7 +17,7 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ("email", "first_name", "last_name", "pro_profile__business_name")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Personal info", {"fields": ("first_name", "last_name")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "time_zone")}),
         (
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
@@ -30,7 +30,7 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Market)
 class MarketAdmin(admin.ModelAdmin[Market]):
-    list_display = ("name", "country_code")
+    list_display = ("name", "country_code", "time_zone")
     search_fields = ("name",)
 
 

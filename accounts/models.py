@@ -6,6 +6,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.choices import LedgerKind, Role
+from accounts.timezones import validate_time_zone
 
 
 class UserManager(BaseUserManager["User"]):
@@ -40,6 +41,15 @@ class User(AbstractUser):
     email = models.EmailField(
         verbose_name="email address",
         unique=True,
+    )
+
+    time_zone = models.CharField(
+        verbose_name="time zone",
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="Staff: the IANA zone times are shown in (empty: the site's). Pros see their "
+        "market's zone.",
     )
 
     USERNAME_FIELD = "email"
@@ -97,6 +107,13 @@ class Market(models.Model):
         max_length=2,
         default="US",
         help_text="ISO 3166 code, the default region for phone numbers.",
+    )
+    time_zone = models.CharField(
+        verbose_name="time zone",
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="IANA name, such as America/Chicago: pros here read every time in it.",
     )
 
     class Meta:

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Times in the reader's zone: a pro's market's, a staff member's own (accounts.timezones).
+    "accounts.timezones.LocalTimeMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -87,6 +89,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
             ],
+            # Every template writes times one way: {{ value|when }} (accounts/templatetags).
+            "builtins": ["accounts.templatetags.local_time"],
         },
     },
 ]

@@ -1,7 +1,8 @@
 """The wording of what pros receive in their Inbox (and by email) about their requests."""
 
-from django.utils import formats
+from django.utils import formats, timezone
 
+from accounts.timezones import zone_of
 from leads.choices import PaymentMethod
 from refunds.choices import DecisionKind
 from refunds.models import Credit, Decision, RefundRequest
@@ -9,7 +10,10 @@ from refunds.models import Credit, Decision, RefundRequest
 
 def _lead_line(request: RefundRequest) -> str:
     lead = request.lead
-    received = formats.date_format(lead.received_at, "N j, Y")
+    # Written in the pro's own zone: the worker that sends it has none of its own.
+    received = formats.date_format(
+        timezone.localtime(lead.received_at, zone_of(request.pro)), "N j, Y"
+    )
     return f"the {lead.category} lead from {lead.customer_name} (received {received})"
 
 

@@ -5,11 +5,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.decorators import pro_required
 from accounts.models import InboxMessage
+from accounts.templatetags.local_time import when
 from leads.access import get_own_lead
 from leads.models import Lead
 from refunds import policy, services
@@ -227,7 +228,7 @@ def dispute(request: HttpRequest, message_id: int) -> HttpResponse:
     except services.RefundError as refusal:
         messages.error(request, str(refusal))
     else:
-        due = formats.date_format(timezone.localtime(opened.due_at), "F j, g:i A T")
+        due = when(opened.due_at)
         messages.success(
             request,
             f"Thanks — support will look at your request again and answer here by {due}.",

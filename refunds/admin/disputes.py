@@ -120,7 +120,7 @@ class DisputeAdmin(ReadOnlyAdmin, admin.ModelAdmin[Dispute]):
             decision.get_outcome_display(),
             mine,
             who,
-            decision.decided_at.strftime("%b %-d"),
+            timezone.localtime(decision.decided_at).strftime("%b %-d"),
         )
 
     @admin.display(description="Pro's reply")

@@ -162,7 +162,7 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
         return html(
             '{}<br><span class="rq-claim" title="Claimed until {}">{}</span>',
             badge,
-            obj.claimed_until.strftime("%H:%M"),
+            timezone.localtime(obj.claimed_until).strftime("%H:%M %Z"),
             obj.claimed_by,
         )
 

@@ -35,6 +35,7 @@ def load_request(pk: int) -> RefundRequest:
         RefundRequest.objects.select_related(
             "lead__category",
             "pro__pro_profile__market",
+            "market",
             "claimed_by",
             "credit",
             "dispute",

@@ -52,7 +52,7 @@ def submit_report(
             if existing is not None:
                 raise AlreadyReported(existing)
             if not policy.window_open(lead.received_at, now, p):
-                deadline = policy.report_deadline(lead.received_at, p)
+                deadline = timezone.localtime(policy.report_deadline(lead.received_at, p))
                 raise RefundError(
                     f"Reporting for this lead closed on {deadline:%B %-d, %Y}: "
                     f"leads can be reported for {p.report_window_days} days after you receive them."

@@ -114,7 +114,7 @@ def test_it_shows_an_open_requests_status_and_withdraw(client_for, lead):
     request = RefundRequestFactory(lead=lead)
     html = client_for(lead.pro).get(url(lead)).content.decode()
     assert "Refund requested — decision expected by" in html
-    assert f"{request.due_at:%B} {request.due_at.day}" in html
+    assert f"{request.due_at:%b} {request.due_at.day}, {request.due_at:%-I:%M %p} UTC" in html
     assert reverse("withdraw_request", args=[request.pk]) in html
     assert reverse("report", args=[lead.pk]) not in html
     assert 'data-status="submitted"' in html

@@ -47,7 +47,7 @@ def test_the_pro_is_told_when_to_expect_the_answer(
     )
     dispute = Dispute.objects.get(request=request)
     due = timezone.localtime(dispute.due_at)
-    when = f"{due:%B} {due.day}, {due:%-I:%M %p} UTC"
+    when = f"{due:%b} {due.day}, {due:%-I:%M %p} UTC"
     assert f"answer here by {when}" in response.text
     page = client_for(alice).get(f"/inbox/{notice.pk}/").text
     assert "Support will answer here in your Inbox by" in page

@@ -66,14 +66,14 @@ CATEGORY_NAMES = [
     "Tree service",
 ]
 CITIES = [
-    ("Austin, TX", "US"),
-    ("Denver, CO", "US"),
-    ("Portland, OR", "US"),
-    ("Atlanta, GA", "US"),
-    ("Phoenix, AZ", "US"),
-    ("Chicago, IL", "US"),
-    ("Seattle, WA", "US"),
-    ("Boston, MA", "US"),
+    ("Austin, TX", "America/Chicago"),
+    ("Denver, CO", "America/Denver"),
+    ("Portland, OR", "America/Los_Angeles"),
+    ("Atlanta, GA", "America/New_York"),
+    ("Phoenix, AZ", "America/Phoenix"),
+    ("Chicago, IL", "America/Chicago"),
+    ("Seattle, WA", "America/Los_Angeles"),
+    ("Boston, MA", "America/New_York"),
 ]
 FIRST = ["Ana", "Ben", "Chloe", "Diego", "Emma", "Farah", "Grace", "Hassan", "Ivy", "Jon", "Kai"]
 LAST = ["Adams", "Brooks", "Chen", "Diaz", "Evans", "Flores", "Garcia", "Hughes", "Ito", "Kim"]
@@ -149,7 +149,7 @@ class Command(BaseCommand):
         self.markets = [
             Market.objects.get_or_create(
                 name=f"{CITIES[i % len(CITIES)][0]} #{i // len(CITIES) + 1} (load {seed})",
-                defaults={"country_code": "US"},
+                defaults={"country_code": "US", "time_zone": CITIES[i % len(CITIES)][1]},
             )[0].pk
             for i in range(n_markets)
         ]

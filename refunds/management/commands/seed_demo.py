@@ -67,7 +67,9 @@ class Command(BaseCommand):
         )
 
     def _seed(self, now) -> None:
-        market, _ = Market.objects.get_or_create(name="Austin, TX", defaults={"country_code": "US"})
+        market, _ = Market.objects.get_or_create(
+            name="Austin, TX", defaults={"country_code": "US", "time_zone": "America/Chicago"}
+        )
         categories = {
             slug: ServiceCategory.objects.get_or_create(slug=slug, defaults={"name": name})[0]
             for name, slug in CATEGORIES
