@@ -2,6 +2,7 @@
 
 import os
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -74,3 +75,25 @@ def env_cache(name: str, default: str) -> dict:
 def env_list(name: str, default: str = "") -> list[str]:
     raw = os.environ.get(name, default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_redis_url(name: str) -> str:
+    """A Redis URL, redis://[:password@]host[:port][/db] (rediss:// for TLS), or "" when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return ""
+    # The URL may carry a password: the error shows it without one.
+    shown = repr(raw.split("://", 1)[0] + "://…") if "@" in raw else repr(raw)
+    try:
+        url = urlsplit(raw)
+        url.port  # noqa: B018 (reading it checks it is a number)
+    except ValueError:
+        url = None
+    if url is None or url.scheme not in ("redis", "rediss") or not url.hostname:
+        raise ImproperlyConfigured(
+            f"{name} must be a Redis URL, redis://<host>:<port>/<db>, not {shown}"
+        )
+    db = url.path.lstrip("/")
+    if db and not db.isdigit():
+        raise ImproperlyConfigured(f"{name}: the Redis database must be a number, not {db!r}")
+    return raw

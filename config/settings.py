@@ -18,6 +18,7 @@ from config.env import (
     env_decimal,
     env_int,
     env_list,
+    env_redis_url,
     env_str,
 )
 
@@ -203,6 +204,18 @@ Q_CLUSTER = {
 }
 if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
     raise ImproperlyConfigured("Q_RETRY must be greater than Q_TIMEOUT (django-q2 requirement)")
+
+# --- The worker's broker: the database by default, Redis as an option -----------------------
+# Q_BROKER_URL=redis://host:6379/0 keeps the queue in Redis; every qcluster (and the web, which
+# queues) must use the same URL. Redis hands a task out once: Q_RETRY, Q_MAX_ATTEMPTS and Q_BULK
+# then do nothing, and the stuck-decisions sweep sends a lost or failed credit, denial or email
+# again (README, "Running in production"). The test suite keeps the database broker whatever the
+# environment says; tests/guarantees/test_worker_cluster.py runs real clusters on both.
+Q_BROKER_URL = env_redis_url("Q_BROKER_URL")
+if Q_BROKER_URL and not TESTING:
+    del Q_CLUSTER["orm"]
+    Q_CLUSTER["redis"] = Q_BROKER_URL
+# --- end of the broker block -----------------------------------------------------------------
 
 # The refund policy (DESIGN.md). Operators tune these; refunds/policy/ reads them.
 RULE_MODES = ("on", "suggest", "off")  # refunds/policy/rules.py: ON, SUGGEST, OFF

@@ -114,3 +114,61 @@ def test_tests_run_the_queue_synchronously(settings):
     assert settings.Q_CLUSTER["sync"] is True
     assert settings.Q_CLUSTER["retry"] > settings.Q_CLUSTER["timeout"]
     assert settings.TIME_ZONE == "UTC" and settings.USE_TZ
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("amqp://guest@127.0.0.1:5672//", "Q_BROKER_URL must be a Redis URL"),
+        ("127.0.0.1:6379", "Q_BROKER_URL must be a Redis URL"),
+        ("redis://", "Q_BROKER_URL must be a Redis URL"),
+        ("redis://127.0.0.1:port/0", "Q_BROKER_URL must be a Redis URL"),
+        ("redis://127.0.0.1:6379/queue", "the Redis database must be a number"),
+    ],
+)
+def test_it_refuses_a_broker_url_that_is_not_redis(url, message):
+    result = start(DEBUG="1", Q_BROKER_URL=url)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_a_broker_url_error_does_not_show_its_password():
+    result = start(DEBUG="1", Q_BROKER_URL="amqp://worker:s3cret@mq.example:5672/")
+    assert "Q_BROKER_URL must be a Redis URL" in result.stderr
+    assert "s3cret" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "broker"),
+    [
+        ("", "django_q.brokers.orm.ORM"),
+        ("redis://:pw@127.0.0.1:6379/3", "django_q.brokers.redis_broker.Redis"),
+        ("rediss://redis.example:6380", "django_q.brokers.redis_broker.Redis"),
+    ],
+)
+def test_q_broker_url_picks_the_workers_broker(url, broker):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "from django_q.brokers import get_broker; b = get_broker(); "
+            "print(type(b).__module__ + '.' + type(b).__name__); "
+            "print(settings.Q_CLUSTER.get('orm'), settings.Q_CLUSTER.get('redis'))",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DEBUG": "1",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "Q_BROKER_URL": url,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    found, conf = result.stdout.splitlines()
+    assert found == broker
+    assert conf == ("default None" if not url else f"None {url}")
