@@ -53,13 +53,14 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_fsm",
-    "django_q",
     # Listed so the API docs page serves its Swagger files from here, not from a CDN.
     "ninja",
     "accounts",
     "leads",
     "refunds",
     "integrations",
+    # After refunds, whose `qcluster` command wraps django-q2's (the first app listed wins).
+    "django_q",
 ]
 
 MIDDLEWARE = [
