@@ -100,7 +100,11 @@ TEMPLATES = [
 # The embedded default is an SQLite file beside manage.py; production and CI use PostgreSQL.
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Connections are kept for a minute between requests; the health check (one SELECT 1 at a
+    # request's first query) replaces one the server dropped meanwhile instead of failing on it.
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
 if DATABASES["default"]["ENGINE"] not in (

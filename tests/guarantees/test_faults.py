@@ -11,12 +11,15 @@ kills the very connection that is writing. Tasks travel the cluster's own path, 
 from __future__ import annotations
 
 import smtplib
+import time
 from datetime import timedelta
 from decimal import Decimal
 from multiprocessing import Value
+from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.core import mail
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, connections
 from django.test import Client
@@ -476,3 +479,78 @@ def test_the_database_connection_dropping_mid_decision_shows_an_error_and_stores
     assert not Decision.objects.exists()
     assert not Credit.objects.exists()
     assert actions_of(request) == ["submit"]
+
+
+# The database drops a kept connection between requests
+
+
+def serve(path: str, cookie: str) -> int:
+    """One GET through Django's WSGI handler, as a WSGI server's worker runs it.
+
+    The test client leaves Django's connection housekeeping out of its requests (it disconnects
+    close_old_connections from request_started and request_finished); a server keeps it in, and
+    that is where a kept connection is checked. Returns the status code.
+    """
+    environ: dict = {}
+    setup_testing_defaults(environ)
+    environ.update(PATH_INFO=path, HTTP_COOKIE=cookie)
+    statuses = []
+    response = WSGIHandler()(
+        environ, lambda status, headers, exc_info=None: statuses.append(status)
+    )
+    try:
+        b"".join(response)
+    finally:
+        response.close()  # request_finished, as the server sends it
+    return int(statuses[0].split()[0])
+
+
+def backend_pid() -> int | None:
+    return connection.connection.info.backend_pid if connection.connection else None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="terminates the connection's PostgreSQL backend (pg_terminate_backend)",
+)
+@pytest.mark.parametrize("health_checks", [True, False], ids=["health-checks", "without"])
+def test_a_kept_connection_the_database_dropped_is_replaced_before_the_next_request(
+    alice, monkeypatch, health_checks
+):
+    assert connection.settings_dict["CONN_MAX_AGE"] > 0, "connections are kept between requests"
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"], "settings turn the health check on"
+    # The "without" run shows what the setting is for (connect() reads it).
+    monkeypatch.setitem(connection.settings_dict, "CONN_HEALTH_CHECKS", health_checks)
+    connection.close()
+    client = Client()
+    client.force_login(alice)
+    cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
+    inbox = reverse("inbox")
+
+    assert serve(inbox, cookie) == 200
+    kept = backend_pid()
+    assert kept is not None
+    assert serve(inbox, cookie) == 200
+    assert backend_pid() == kept, "the second request used the same connection"
+
+    # The database ends that connection while the process waits for its next request
+    # (a failover, a restart, an operator's pg_terminate_backend).
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [kept])
+            for _ in range(50):
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [kept])
+                if cursor.fetchone()[0] == 0:
+                    break
+                time.sleep(0.1)
+    finally:
+        other.close()
+
+    if health_checks:
+        assert serve(inbox, cookie) == 200
+    else:
+        assert serve(inbox, cookie) == 500, "the dead connection's first query fails"
+        assert serve(inbox, cookie) == 200, "Django drops it after the error"
+    assert backend_pid() not in (None, kept)
