@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id is bound before anything else logs (config/logs.py).
+    "config.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -259,14 +261,39 @@ if REFUND_POLICY["AUTO_APPROVE_SAMPLE_PERCENT"] > 100:
 if REFUND_POLICY["PEER_PERCENTILE"] > 100:
     raise ImproperlyConfigured("REFUND_PEER_PERCENTILE must be between 1 and 100")
 
+# Logs and request ids (config/logs.py; README: Operations → Logs) ---------------------------
+# One JSON object per line in production, text for a person with DEBUG; LOG_FORMAT overrides.
+LOG_FORMAT = env_choice("LOG_FORMAT", "text" if DEBUG else "json", ("json", "text"))
+# On only behind a proxy that sets X-Request-ID itself (dropping any the visitor sent): the
+# site then logs and returns the proxy's id. Off, every request gets an id made here.
+TRUST_PROXY_HEADERS = env_bool("TRUST_PROXY_HEADERS", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "config.logs.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "config.logs.JsonFormatter"},
+        "text": {"()": "config.logs.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # The worker logs every task at INFO; under tests that is noise.
-    "loggers": {"django-q": {"level": "WARNING" if TESTING else "INFO"}},
+    "loggers": {
+        # The worker logs every task at INFO; under tests that is noise.
+        "django-q": {"level": "WARNING" if TESTING else "INFO"},
+        # Django's own handlers print plain text (and mail ADMINS, which is unset): its records
+        # go to the one handler above instead, in the same format.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # runserver's line per request repeats the access line (refunds.access).
+        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+    },
 }
+# ---------------------------------------------------------------------------------------------
 
 # Card refunds go through this class (refunds.gateway.PaymentGateway).
 PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "refunds.gateway.SandboxGateway")

@@ -2,11 +2,15 @@
 rita and ralph review, sam and sue are support, root is a superuser."""
 
 import importlib
+import io
+import json
+import logging
 
 import pytest
 from django.core.cache import cache
 
 from accounts.choices import Role
+from config.logs import JsonFormatter, RequestContextFilter
 from tests.factories import (
     PASSWORD,
     LeadFactory,
@@ -108,3 +112,17 @@ def migration_data(request):
     spot_checks.grant_spot_checks(apps, None)
     analytics = importlib.import_module("refunds.migrations.0013_analytics_permission")
     analytics.grant_analytics(apps, None)
+
+
+@pytest.fixture
+def log_lines():
+    """What the site's log handler (settings.LOGGING) writes, as parsed JSON lines: call it for
+    the lines so far. JSON whatever LOG_FORMAT the suite runs with."""
+    [handler] = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
+    assert any(isinstance(f, RequestContextFilter) for f in handler.filters)
+    stream, formatter = io.StringIO(), handler.formatter
+    previous = handler.setStream(stream)
+    handler.setFormatter(JsonFormatter())
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    handler.setStream(previous)
+    handler.setFormatter(formatter)

@@ -62,6 +62,8 @@ def test_it_uses_a_development_key_only_with_debug():
         ({"DEBUG": "1", "REFUND_PEER_MEDIAN_MULTIPLIER": "-1"}, "at least 0"),
         ({"DEBUG": "1", "REFUND_PEER_PERCENTILE": "150"}, "between 1 and 100"),
         ({"DEBUG": "1", "EMAIL_PORT": "smtp"}, "EMAIL_PORT must be a whole number"),
+        ({"DEBUG": "1", "LOG_FORMAT": "xml"}, "LOG_FORMAT must be one of json, text"),
+        ({"DEBUG": "1", "TRUST_PROXY_HEADERS": "maybe"}, "TRUST_PROXY_HEADERS must be true"),
     ],
 )
 def test_it_refuses_bad_values(env, message):
