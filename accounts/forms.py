@@ -47,9 +47,12 @@ class LoginThrottle:
         # The pause runs from the latest failure.
         cache.touch(self.key, self.seconds)
         if count == self.limit:
+            # Logs carry no email addresses: a digest of the login typed tells the same login
+            # paused from many addresses, and support can check it against a pro's address.
+            login = hashlib.sha256(self.username.encode()).hexdigest()[:12]
             log.warning(
-                "Sign-in paused for %s from %s after %s failures",
-                self.username,
+                "Sign-in paused for login %s from %s after %s failures",
+                login,
                 self.address,
                 count,
             )

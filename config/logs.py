@@ -29,6 +29,9 @@ HEADER = "X-Request-ID"
 # Room for a UUID with or without dashes and for the ids proxies make; nothing that could
 # break a log line or a header.
 WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+# Mail servers repeat the address in their refusals, which the worker logs with the failed task,
+# and a database repeats the value a unique constraint refused: no address reaches the logs.
+EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 access_log = logging.getLogger("refunds.access")
 
@@ -135,6 +138,10 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+def redact(line: str) -> str:
+    return EMAIL_ADDRESS.sub("[email]", line)
+
+
 class JsonFormatter(PlainJsonFormatter):
     """One JSON object per line: time, level, logger, message, request_id, then what the record
     carries: user_id and path during a request, method, status and duration_ms on the access
@@ -152,6 +159,9 @@ class JsonFormatter(PlainJsonFormatter):
             reserved_attrs=[*RESERVED_ATTRS, "request"],
         )
 
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
 
 class TextFormatter(logging.Formatter):
     """A line for a person at a terminal: time, level, logger, [request id], message."""
@@ -161,3 +171,6 @@ class TextFormatter(logging.Formatter):
             "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
             defaults={"request_id": "-"},
         )
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))

@@ -158,7 +158,19 @@ WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Development prints each email; production sends through the SMTP server below. The console
+# backend writes whole emails (addresses and bodies) to the process's output, which production
+# ships with its logs, so it is refused when DEBUG is off.
+CONSOLE_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    CONSOLE_EMAIL_BACKEND if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+if EMAIL_BACKEND == CONSOLE_EMAIL_BACKEND and not DEBUG:
+    raise ImproperlyConfigured(
+        "EMAIL_BACKEND: the console backend writes whole emails to the logs; with DEBUG off use "
+        "SMTP (the default) or django.core.mail.backends.dummy.EmailBackend to send nothing"
+    )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")

@@ -2,6 +2,7 @@
 request id, which a trusted proxy may give, and which the response sends back."""
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -171,9 +172,11 @@ def test_lines_logged_while_serving_a_request_carry_its_id_user_and_path(
     for _ in range(2):
         response = client.post(reverse("login"), {"username": alice.email, "password": "wrong"})
     [paused] = [line for line in log_lines() if line["logger"] == "accounts.forms"]
+    assert paused["message"].startswith("Sign-in paused for login ")
     assert paused["request_id"] == response[HEADER]
     assert paused["path"] == reverse("login")
     assert paused["user_id"] is None
+    assert alice.email not in json.dumps(paused)
 
 
 def test_djangos_own_lines_carry_the_id_but_not_the_request_object(client, log_lines):
@@ -184,3 +187,12 @@ def test_djangos_own_lines_carry_the_id_but_not_the_request_object(client, log_l
     assert not_found["status_code"] == 404
     assert "request" not in not_found
     assert "dana" not in json.dumps(log_lines())
+
+
+def test_an_email_address_in_any_line_is_redacted(log_lines):
+    logging.getLogger("anything").error(
+        "Refused: {'alice@example.test': (550, b'5.1.1 <alice@example.test> unknown')}"
+    )
+    [line] = log_lines()
+    assert "example.test" not in line["message"]
+    assert line["message"].count("[email]") == 2

@@ -64,6 +64,14 @@ def test_it_uses_a_development_key_only_with_debug():
         ({"DEBUG": "1", "EMAIL_PORT": "smtp"}, "EMAIL_PORT must be a whole number"),
         ({"DEBUG": "1", "LOG_FORMAT": "xml"}, "LOG_FORMAT must be one of json, text"),
         ({"DEBUG": "1", "TRUST_PROXY_HEADERS": "maybe"}, "TRUST_PROXY_HEADERS must be true"),
+        (
+            {
+                "SECRET_KEY": "x" * 50,
+                "ALLOWED_HOSTS": "refunds.example.com",
+                "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+            },
+            "the console backend writes whole emails to the logs",
+        ),
     ],
 )
 def test_it_refuses_bad_values(env, message):
@@ -71,6 +79,32 @@ def test_it_refuses_bad_values(env, message):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert message in result.stderr
+
+
+def setting(name: str, **env: str) -> str:
+    """A setting's value in a fresh process started with `env`."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "TESTING", "EMAIL_BACKEND"}}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import django; django.setup(); from django.conf import settings; "
+            f"print(settings.{name})",
+        ],
+        cwd=ROOT,
+        env={**clean, **env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_production_sends_email_through_smtp_and_development_prints_it():
+    production = {"SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "refunds.example.com"}
+    assert setting("EMAIL_BACKEND", **production) == "django.core.mail.backends.smtp.EmailBackend"
+    assert setting("EMAIL_BACKEND", DEBUG="1") == "django.core.mail.backends.console.EmailBackend"
 
 
 def test_it_reads_postgresql_from_database_url():
