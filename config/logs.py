@@ -2,7 +2,10 @@
 line with the id of the request it belongs to.
 
 The id is the proxy's X-Request-ID when TRUST_PROXY_HEADERS is on and the value is well formed,
-else a new one; the response sends it back in X-Request-ID.
+else a new one; the response sends it back in X-Request-ID. A task queued while a request is
+served carries the request's id in its package to the worker (django-q2's signals, connected by
+carry_request_ids_into_tasks), so the lines of a credit join those of its approval. A task with
+no request behind it (a scheduled sweep) gets an id of its own, which the tasks it queues carry.
 
 This module is imported by the logging configuration, before the apps are ready: it imports no
 model.
@@ -12,12 +15,14 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -34,6 +39,7 @@ WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 access_log = logging.getLogger("refunds.access")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -174,3 +180,47 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+
+# The worker: tasks carry the id of the request (or task) that queued them.
+
+_task_tokens = threading.local()
+
+
+def carry_request_ids_into_tasks() -> None:
+    """Connect django-q2's signals (refunds.apps). The id travels in the task package itself,
+    beside func and args, so the tasks' names, arguments and results stay as they were."""
+    from django_q.signals import post_execute_in_worker, pre_enqueue, pre_execute
+
+    pre_enqueue.connect(_stamp_task, dispatch_uid="config.logs.stamp_task")
+    pre_execute.connect(_enter_task, dispatch_uid="config.logs.enter_task")
+    post_execute_in_worker.connect(_leave_task, dispatch_uid="config.logs.leave_task")
+
+
+def _stamp_task(sender: Any, task: dict, **kwargs: Any) -> None:
+    request_id = current_request_id()
+    if request_id is not None:
+        task.setdefault("request_id", request_id)
+
+
+def _enter_task(sender: Any, func: Any, task: dict, **kwargs: Any) -> None:
+    token = _context.set(Context(task.get("request_id") or new_request_id()))
+    # A stack, not one token: with Q_SYNC a task runs inside the request, and a task it queues
+    # runs inside it.
+    _tokens().append(token)
+
+
+def _leave_task(sender: Any, func: Any, task: dict, **kwargs: Any) -> None:
+    if task.get("success") is False:
+        # The monitor's line has the traceback but runs in another process, without the id.
+        last_line = str(task.get("result", "")).rstrip().rsplit("\n", 1)[-1]
+        log.warning("Task %s failed: %s", task.get("func"), last_line)
+    tokens = _tokens()
+    if tokens:
+        _context.reset(tokens.pop())
+
+
+def _tokens() -> list[Token]:
+    if not hasattr(_task_tokens, "stack"):
+        _task_tokens.stack = []
+    return _task_tokens.stack

@@ -7,6 +7,7 @@ anything that falls through: claims that ran out, decisions whose side effects n
 and requests past their review deadline.
 """
 
+from config.logs import bound
 from refunds import services
 
 
@@ -26,9 +27,14 @@ def release_decision(decision_id: int) -> None:
     services.release_decision(decision_id)
 
 
-def run_later(func: str, *args) -> None:
-    """A task scheduled for later (services.enqueue_at), queued now with our retries."""
-    services.enqueue(func, *args)
+def run_later(func: str, *args, request_id: str = "") -> None:
+    """A task scheduled for later (services.enqueue_at), queued now with our retries and with
+    the id of the request that scheduled it."""
+    if not request_id:
+        services.enqueue(func, *args)
+        return
+    with bound(request_id):
+        services.enqueue(func, *args)
 
 
 # Scheduled

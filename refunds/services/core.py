@@ -12,6 +12,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
 from accounts.models import User
+from config.logs import current_request_id
 from refunds import policy
 from refunds.models import RefundEvent, RefundRequest
 
@@ -76,6 +77,9 @@ def enqueue(func: str, *args) -> None:
     ack_failure=False overrides Q_CLUSTER["ack_failures"] for our tasks: a failed task stays in
     the broker and is handed out again after Q_RETRY seconds, until max_attempts. (Acknowledged
     failures are deleted from the queue and never retried.) Every task here is idempotent.
+
+    The task carries the current request's id (or the current task's) to the worker, beside
+    func and args, so its log lines join the request's (config.logs).
     """
     async_task(func, *args, group=func.rsplit(".", 1)[-1], ack_failure=False)
 
@@ -83,10 +87,13 @@ def enqueue(func: str, *args) -> None:
 def enqueue_at(when: datetime, func: str, *args) -> None:
     """Queue a side effect for the worker to run once, at `when` (its scheduler looks every
     30 seconds or so). The task runs through enqueue, so it is retried like any other."""
+    request_id = current_request_id()
     schedule(
         "refunds.tasks.run_later",
         func,
         *args,
+        # The scheduler queues the task with no request around it: the id goes with it.
+        **({"request_id": request_id} if request_id else {}),
         schedule_type=Schedule.ONCE,
         next_run=when,
         repeats=1,

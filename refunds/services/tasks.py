@@ -81,6 +81,14 @@ def _post_credit(credit_id: int, now: datetime) -> None:
         )
         subject, body = notices.approval(request, credit)
         _notify(request, request.decisions.latest(), subject, body, email=True, now=now)
+    # Once committed, ids and money only: the ledger's memo names the customer.
+    log.info(
+        "Credit %s posted: %s to %s (request %s)",
+        credit.pk,
+        credit.amount,
+        credit.method,
+        request.pk,
+    )
 
 
 def deliver_denial(decision_id: int, now: datetime | None = None) -> None:
@@ -107,6 +115,7 @@ def deliver_denial(decision_id: int, now: datetime | None = None) -> None:
             request.mark_denied()
             request.save(update_fields=("status",))
             record(request, None, "denial_sent", before, at=now)
+    log.info("Denial notice %s sent (request %s)", decision.notice_id, request.pk)
 
 
 def _notify(
@@ -144,3 +153,5 @@ def email_notice(message_id: int) -> None:
         )
         message.emailed_at = timezone.now()
         message.save(update_fields=("emailed_at",))
+    # The message's number only: its subject names the customer.
+    log.info("Inbox message %s emailed to its recipient", message_id)
