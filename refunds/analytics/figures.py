@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import DurationField, ExpressionWrapper, F, Func, QuerySet
@@ -29,6 +30,7 @@ class Figure:
     value: str
     note: str = ""
     level: str = ""  # ok / warn / late
+    link: str = ""  # the list that shows what the number counts
 
 
 @dataclass
@@ -91,3 +93,8 @@ def hours_text(value: timedelta | None) -> str:
 
 def share_text(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "—"
+
+
+def money_text(value: Decimal | None) -> str:
+    """Dollars with two decimals, as the product shows money everywhere: $1,234.50."""
+    return f"${value or Decimal(0):,.2f}"

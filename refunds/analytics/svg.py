@@ -127,3 +127,172 @@ def hbars(
         f"{label} {value}" for label, value in zip(labels, values, strict=True)
     )
     return _frame(chart, title, desc, "".join(parts), height=height)
+
+
+# Fills told apart by pattern as well as colour: solid, diagonal stripes, dots.
+SERIES = ("#2b5c8a", "#b26a00", "#6b4c9a")
+
+
+def _series_fills(chart: int) -> tuple[str, list[str]]:
+    defs = (
+        f'<defs><pattern id="rq-stripes-{chart}" width="6" height="6" '
+        'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        '<rect width="6" height="6" fill="#f8e3c4"/>'
+        f'<line x1="0" y1="0" x2="0" y2="6" stroke="{SERIES[1]}" stroke-width="3"/></pattern>'
+        f'<pattern id="rq-dots-{chart}" width="5" height="5" patternUnits="userSpaceOnUse">'
+        '<rect width="5" height="5" fill="#e6def0"/>'
+        f'<circle cx="2.5" cy="2.5" r="1.4" fill="{SERIES[2]}"/></pattern></defs>'
+    )
+    return defs, [SERIES[0], f"url(#rq-stripes-{chart})", f"url(#rq-dots-{chart})"]
+
+
+def _nice_top(value: float) -> float:
+    """The smallest round number at or above `value` whose quarters are round too."""
+    if value <= 0:
+        return 1.0
+    quarter, power = value / 4, 1.0
+    while power * 10 <= quarter:
+        power *= 10
+    while power > quarter:
+        power /= 10
+    for step in (1, 2, 2.5, 5, 10):
+        if quarter <= step * power:
+            return 4 * step * power
+    return 40 * power
+
+
+def _amount(value: float, prefix: str) -> str:
+    text = f"{value:,.2f}".removesuffix(".00")
+    return f"{prefix}{text}"
+
+
+def _tick(value: float, prefix: str) -> str:
+    """An axis label, short enough for the margin: $750, $1,500, $12.5k."""
+    if value >= 10_000:
+        return f"{prefix}{value / 1000:,.1f}".removesuffix(".0") + "k"
+    return _amount(value, prefix)
+
+
+def stacked_bars(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float]]],
+    *,
+    y_label: str,
+    x_label: str,
+    prefix: str = "$",
+) -> SafeString:
+    """Vertical bars, one per label, each a stack of up to three series; the legend names each
+    series' fill, which differs in pattern as well as colour."""
+    chart = next(_counter)
+    defs, fills = _series_fills(chart)
+    left = LEFT + 16  # room for amounts such as $12,500 on the axis
+    top_y, height = TOP + 20, HEIGHT + 20  # the legend's line under the title
+    plot_w, plot_h = WIDTH - left - RIGHT, height - top_y - BOTTOM
+    n = max(1, len(labels))
+    step = plot_w / n
+    totals = [sum(float(values[i] or 0) for _, values in series) for i in range(len(labels))]
+    top = _nice_top(max(totals, default=0))
+    parts = [defs]
+    for tick in range(0, 5):
+        y = top_y + plot_h - plot_h * tick / 4
+        parts.append(
+            f'<line x1="{left}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e5e8"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end" '
+            f'fill="{TEXT}">{_tick(top * tick / 4, prefix)}</text>'
+        )
+    every = max(1, round(n / 10))
+    for i, label in enumerate(labels):
+        x, base = left + i * step, top_y + plot_h
+        for (name, values), fill in zip(series, fills, strict=False):
+            value = float(values[i] or 0)
+            if not value:
+                continue
+            h = plot_h * value / top
+            base -= h
+            parts.append(
+                f'<rect x="{x + step * 0.12:.1f}" y="{base:.1f}" width="{step * 0.76:.1f}" '
+                f'height="{h:.1f}" fill="{fill}" stroke="#ffffff" stroke-width="0.5">'
+                f"<title>{escape(label)}, {escape(name)}: {_amount(value, prefix)}</title></rect>"
+            )
+        if i % every == 0:
+            parts.append(
+                f'<text x="{x + step / 2:.1f}" y="{top_y + plot_h + 14}" font-size="10" '
+                f'text-anchor="middle" fill="{TEXT}">{escape(label)}</text>'
+            )
+    middle = top_y + plot_h / 2
+    # The legend, on its own line under the title, so it is in view on a narrow screen too.
+    x = LEFT
+    for (name, _), fill in zip(series, fills, strict=False):
+        parts.append(
+            f'<rect x="{x}" y="23" width="12" height="12" fill="{fill}" stroke="{AXIS}" '
+            f'stroke-width="0.5"/><text x="{x + 16}" y="33" font-size="11" '
+            f'fill="{TEXT}">{escape(name)}</text>'
+        )
+        x += 16 + 7 * len(name) + 18
+    parts.append(
+        f'<line x1="{left}" x2="{left}" y1="{top_y}" y2="{top_y + plot_h}" stroke="{AXIS}"/>'
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" font-size="11" text-anchor="middle" '
+        f'fill="{TEXT}">{escape(x_label)}</text>'
+        f'<text x="12" y="{middle:.1f}" font-size="11" text-anchor="middle" '
+        f'fill="{TEXT}" transform="rotate(-90 12 {middle:.1f})">{escape(y_label)}</text>'
+    )
+    desc = f"{y_label} by {x_label}: " + "; ".join(
+        f"{label} "
+        + ", ".join(f"{name} {_amount(float(values[i] or 0), prefix)}" for name, values in series)
+        for i, label in enumerate(labels)
+    )
+    return _frame(chart, title, desc, "".join(parts), height=height)
+
+
+def share_hbars(
+    title: str,
+    labels: Sequence[str],
+    parts: Sequence[int],
+    wholes: Sequence[int],
+    *,
+    x_label: str,
+) -> SafeString:
+    """Horizontal bars of a share (part of whole, 0–100%) with the counts beside each bar; a row
+    with nothing to count says so rather than drawing a zero."""
+    chart = next(_counter)
+    row, left, room = 26, 210, 104
+    height = TOP + row * max(1, len(labels)) + BOTTOM
+    plot_w = WIDTH - left - RIGHT - room
+    body = []
+    for tick in range(0, 5):
+        x = left + plot_w * tick / 4
+        body.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{height - BOTTOM + 4}" '
+            f'stroke="#e3e5e8"/><text x="{x:.1f}" y="{height - BOTTOM + 16}" font-size="10" '
+            f'text-anchor="middle" fill="{TEXT}">{25 * tick}%</text>'
+        )
+    for i, (label, part, whole) in enumerate(zip(labels, parts, wholes, strict=True)):
+        y = TOP + i * row
+        short = label if len(label) <= 32 else label[:31] + "…"
+        body.append(
+            f'<text x="{left - 8}" y="{y + 16}" font-size="11" text-anchor="end" '
+            f'fill="{TEXT}"><title>{escape(label)}</title>{escape(short)}</text>'
+        )
+        if not whole:
+            body.append(
+                f'<text x="{left + 4}" y="{y + 16}" font-size="11" fill="{AXIS}">'
+                "none to count</text>"
+            )
+            continue
+        share = 100 * part / whole
+        w = plot_w * part / whole
+        body.append(
+            f'<rect x="{left}" y="{y + 5}" width="{max(w, 1):.1f}" height="{row - 10}" '
+            f'fill="{SERIES[0]}"/><text x="{left + w + 6:.1f}" y="{y + 16}" font-size="11" '
+            f'fill="{TEXT}">{share:.0f}% · {part} of {whole}</text>'
+        )
+    body.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 8}" font-size="11" '
+        f'text-anchor="middle" fill="{TEXT}">{escape(x_label)}</text>'
+    )
+    desc = f"{x_label}: " + "; ".join(
+        f"{label} {f'{100 * part / whole:.0f}% ({part} of {whole})' if whole else 'none'}"
+        for label, part, whole in zip(labels, parts, wholes, strict=True)
+    )
+    return _frame(chart, title, desc, "".join(body), height=height)
