@@ -123,3 +123,22 @@ class StuckCreditFilter(admin.SimpleListFilter):
         if self.value() == "yes":
             return queryset.filter(pk__in=services.stuck_credits().values("pk"))
         return queryset
+
+
+class CreditProgressFilter(admin.SimpleListFilter):
+    """Credits on their way: card refunds the provider accepted that have not reached the card
+    yet, and credits whose last try failed that the worker is still retrying."""
+
+    title = "payment"
+    parameter_name = "payment"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("settling", "On its way to the card"), ("retrying", "Failed, being retried")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "settling":
+            today = timezone.now().date()
+            return queryset.filter(pk__in=services.settling_card_refunds(today).values("pk"))
+        if self.value() == "retrying":
+            return queryset.filter(pk__in=services.retrying_credits().values("pk"))
+        return queryset

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.admin import ReadOnlyAdmin
 from refunds import permissions, services
 from refunds.admin.display import html
-from refunds.admin.filters import StuckCreditFilter
+from refunds.admin.filters import CreditProgressFilter, StuckCreditFilter
 from refunds.models import Credit, Decision, DenialTemplate, RefundEvent
 
 
@@ -29,7 +29,7 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
         "gateway_reference",
         "when",
     )
-    list_filter = (StuckCreditFilter, "status", "method")
+    list_filter = (StuckCreditFilter, CreditProgressFilter, "status", "method")
     list_select_related = ("request__lead__category", "request__pro__pro_profile")
     actions = ("retry_payment",)
     search_fields = ("request__pro__email", "request__lead__customer_name", "gateway_reference")

@@ -3,7 +3,7 @@ the queue's health, the same customer's other leads, a pro's history."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -11,7 +11,7 @@ from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from leads.choices import Channel, Sender
+from leads.choices import Channel, PaymentMethod, Sender
 from leads.models import Lead
 from refunds import permissions, policy
 from refunds.choices import (
@@ -265,6 +265,22 @@ def stuck_credits() -> QuerySet[Credit]:
     """Credits given up on after CREDIT_MAX_ATTEMPTS tries: a person must look at them."""
     return Credit.objects.filter(
         status=CreditStatus.PENDING, attempts__gte=settings.CREDIT_MAX_ATTEMPTS
+    )
+
+
+def retrying_credits() -> QuerySet[Credit]:
+    """Credits whose last try failed and that the worker still retries (not yet stuck)."""
+    return Credit.objects.filter(
+        status=CreditStatus.PENDING,
+        attempts__gt=0,
+        attempts__lt=settings.CREDIT_MAX_ATTEMPTS,
+    ).exclude(last_error="")
+
+
+def settling_card_refunds(today: date) -> QuerySet[Credit]:
+    """Card refunds the payment provider accepted whose money reaches the card after `today`."""
+    return Credit.objects.filter(
+        method=PaymentMethod.CARD, status=CreditStatus.POSTED, expected_on__gt=today
     )
 
 
