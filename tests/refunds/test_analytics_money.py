@@ -21,6 +21,7 @@ from tests.factories import (
     ProFactory,
     RefundRequestFactory,
     ServiceCategoryFactory,
+    StaffFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -266,3 +267,10 @@ def test_each_table_downloads_as_csv_with_the_same_figures(client_for, rita, thi
     response = client.get(URL, {"range": "30", "csv": "credited_by_method"})
     found = list(csv.reader(io.StringIO(response.content.decode())))
     assert found[2] == ["Card", "1", "$30.00", "55.0", "$30.00"]
+
+
+def test_pros_and_staff_without_the_permission_do_not_see_it(client_for, alice):
+    assert client_for(StaffFactory()).get(URL).status_code == 403
+    assert client_for(StaffFactory()).get(URL, {"csv": "credited_by_week"}).status_code == 403
+    response = client_for(alice).get(URL)
+    assert response.status_code == 302 and "/admin/login/" in response.url

@@ -14,7 +14,7 @@ from refunds.analytics import quality
 from refunds.analytics.period import Period
 from refunds.choices import DecisionKind, DisputeStatus, Outcome, Status
 from refunds.models import Decision, DenialTemplate, Dispute, SpotCheck
-from tests.factories import MarketFactory, ProFactory, RefundRequestFactory
+from tests.factories import MarketFactory, ProFactory, RefundRequestFactory, StaffFactory
 from tests.refunds.staff_flows import (
     EXPLANATION,
     GUIDANCE,
@@ -349,3 +349,10 @@ def test_each_table_downloads_as_csv_with_the_same_figures(
         )
     )
     assert found[1] == ["Reviewers", "1", "1", "1", "100.0", "100.0"]
+
+
+def test_pros_and_staff_without_the_permission_do_not_see_it(client_for, alice, sam):
+    assert client_for(sam).get(URL).status_code == 200
+    assert client_for(StaffFactory()).get(URL, {"csv": "disputes_by_kind"}).status_code == 403
+    response = client_for(alice).get(URL)
+    assert response.status_code == 302 and "/admin/login/" in response.url
