@@ -221,6 +221,17 @@ def percentile(values: Sequence[float], pct: int) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+def peer_limit(peer_rates: Sequence[float], params: Params) -> float | None:
+    """The refund rate above which the rule auto-denies: max(k × median, pXX) of the peers'
+    rates; None when there are too few peers for the figures to mean anything."""
+    if len(peer_rates) < params.peer_min_peers:
+        return None
+    return max(
+        float(params.peer_median_multiplier) * median(peer_rates),
+        percentile(peer_rates, params.peer_percentile),
+    )
+
+
 @dataclass
 class PeerComparison:
     """The pro's refund rate against the other pros of the same market."""
@@ -271,10 +282,7 @@ def compare_with_peers(
     comparison.comparable = True
     comparison.market_median = median(peer_rates)
     comparison.market_percentile = percentile(peer_rates, params.peer_percentile)
-    comparison.threshold = max(
-        float(params.peer_median_multiplier) * comparison.market_median,
-        comparison.market_percentile,
-    )
+    comparison.threshold = peer_limit(peer_rates, params)
     comparison.auto_deny = rate is not None and rate > comparison.threshold
     relation = "above" if comparison.auto_deny else "within"
     comparison.why = (

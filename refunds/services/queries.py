@@ -3,6 +3,7 @@ the queue's health, the same customer's other leads, a pro's history."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -45,6 +46,25 @@ def market_peer_rates(market_id: int, exclude_pro_id: int, since: datetime) -> l
         .annotate(n=Count("id"))
     )
     return [requests.get(pro_id, 0) / n for pro_id, n in leads.items() if n > 0]
+
+
+def peer_rates_by_market(
+    since: datetime, market_ids: Iterable[int] | None = None
+) -> dict[int, dict[str, float]]:
+    """Each pro's refund rate (requests ÷ leads since `since`) by market, for the pros with
+    leads: one grouped pass over the window's leads and requests, all markets at once unless
+    `market_ids` names some. What MarketPeerStats stores."""
+    leads = Lead.objects.filter(received_at__gte=since, pro__pro_profile__isnull=False)
+    requests = RefundRequest.objects.filter(submitted_at__gte=since)
+    if market_ids is not None:
+        leads = leads.filter(pro__pro_profile__market_id__in=market_ids)
+        requests = requests.filter(pro__pro_profile__market_id__in=market_ids)
+    per_pro = dict(requests.values_list("pro_id").annotate(n=Count("id")).order_by())
+    by_market: dict[int, dict[str, float]] = {}
+    grouped = leads.values_list("pro__pro_profile__market_id", "pro_id").annotate(n=Count("id"))
+    for market_id, pro_id, n in grouped.order_by():
+        by_market.setdefault(market_id, {})[str(pro_id)] = per_pro.get(pro_id, 0) / n
+    return by_market
 
 
 def peer_rates_for(market_id: int, pro_id: int, since: datetime) -> list[float]:

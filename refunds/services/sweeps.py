@@ -9,13 +9,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import Role
 from accounts.models import InboxMessage, User
-from leads.models import Lead
 from refunds.choices import (
     OPEN_STATUSES,
     CreditStatus,
@@ -26,6 +24,7 @@ from refunds.choices import (
 )
 from refunds.models import Credit, Decision, Dispute, MarketPeerStats, RefundRequest
 from refunds.services.core import enqueue, lock, params, record
+from refunds.services.queries import peer_rates_by_market
 from refunds.services.review import unclaim
 
 log = logging.getLogger(__name__)
@@ -63,22 +62,7 @@ def compute_peer_stats(now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     window = params().peer_window_days
-    since = now - timedelta(days=window)
-    requests = dict(
-        RefundRequest.objects.filter(submitted_at__gte=since)
-        .values_list("pro_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    leads = (
-        Lead.objects.filter(received_at__gte=since, pro__pro_profile__isnull=False)
-        .values_list("pro__pro_profile__market_id", "pro_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    by_market: dict[int, dict[str, float]] = {}
-    for market_id, pro_id, n in leads:
-        by_market.setdefault(market_id, {})[str(pro_id)] = requests.get(pro_id, 0) / n
+    by_market = peer_rates_by_market(now - timedelta(days=window))
     with transaction.atomic():
         MarketPeerStats.objects.exclude(market_id__in=by_market).delete()
         for market_id, rates in by_market.items():
