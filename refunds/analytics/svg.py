@@ -4,6 +4,7 @@ Bars that miss a target are hatched as well as coloured, so colour is never the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
@@ -99,13 +100,18 @@ def hbars(
     *,
     x_label: str,
     late_from: int | None = None,
+    label_width: int = 120,
+    value_labels: Sequence[str] | None = None,
 ) -> SafeString:
-    """Horizontal bars (counts per bucket); buckets from index `late_from` on are hatched."""
+    """Horizontal bars (counts per bucket); buckets from index `late_from` on are hatched.
+
+    `value_labels`, when given, are printed after each bar instead of the bare count."""
     chart = next(_counter)
     row = 26
     height = TOP + row * max(1, len(values)) + BOTTOM
-    left = 120
-    plot_w = WIDTH - left - RIGHT - 40
+    left = label_width
+    texts = list(value_labels) if value_labels is not None else [str(v) for v in values]
+    plot_w = WIDTH - left - RIGHT - max(40, 6 * max(map(len, texts), default=0))
     top = max([*values, 1])
     parts = []
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
@@ -117,14 +123,15 @@ def hbars(
             f'fill="{TEXT}">{escape(label)}</text>'
             f'<rect x="{left}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" '
             f'fill="{f"url(#rq-hatch-{chart})" if late else OK}"/>'
-            f'<text x="{left + w + 6:.1f}" y="{y + 16}" font-size="11" fill="{TEXT}">{value}</text>'
+            f'<text x="{left + w + 6:.1f}" y="{y + 16}" font-size="11" fill="{TEXT}">'
+            f"{escape(texts[i])}</text>"
         )
     parts.append(
         f'<text x="{left + plot_w / 2:.1f}" y="{height - 10}" font-size="11" '
         f'text-anchor="middle" fill="{TEXT}">{escape(x_label)}</text>'
     )
     desc = f"{x_label}: " + "; ".join(
-        f"{label} {value}" for label, value in zip(labels, values, strict=True)
+        f"{label} {text}" for label, text in zip(labels, texts, strict=True)
     )
     return _frame(chart, title, desc, "".join(parts), height=height)
 
@@ -296,3 +303,178 @@ def share_hbars(
         for label, part, whole in zip(labels, parts, wholes, strict=True)
     )
     return _frame(chart, title, desc, "".join(body), height=height)
+
+
+# Shades of a heatmap, light to dark, and the text colour that reads on each.
+SHADES = [("#dbe9f6", TEXT), ("#9ecae1", TEXT), ("#4292c6", "#ffffff"), ("#08519c", "#ffffff")]
+EMPTY = "#f5f6f7"
+
+
+def _compact(value: int) -> str:
+    return str(value) if value < 1000 else f"{value / 1000:.1f}k"
+
+
+def heatmap(
+    title: str,
+    rows: Sequence[str],
+    columns: Sequence[str],
+    values: Sequence[Sequence[int]],
+    *,
+    x_label: str,
+    y_label: str,
+    unit: str,
+) -> SafeString:
+    """A grid of counts, shaded in up to four steps of the largest; each count is also printed in
+    its cell (an empty cell is zero) and named in its tooltip, so no value needs the colour."""
+    chart = next(_counter)
+    left, cell_h = 44, 22
+    cell_w = (WIDTH - left - RIGHT) / max(1, len(columns))
+    grid_top = TOP + 4
+    grid_h = cell_h * len(rows)
+    top = max((v for row in values for v in row), default=0)
+    # The upper bound of each shade: a quarter, a half, three quarters and all of the largest.
+    bounds = sorted({math.ceil(top * k / 4) for k in range(1, 5)}) if top else []
+    shades = SHADES[len(SHADES) - len(bounds) :]
+
+    def shade(value: int) -> tuple[str, str]:
+        if value <= 0:
+            return EMPTY, TEXT
+        return next(s for b, s in zip(bounds, shades, strict=True) if value <= b)
+
+    font = 10 if cell_w >= 22 else 8
+    parts = []
+    for r, (row_label, row) in enumerate(zip(rows, values, strict=True)):
+        y = grid_top + r * cell_h
+        parts.append(
+            f'<text x="{left - 6}" y="{y + cell_h / 2 + 4:.1f}" font-size="10" '
+            f'text-anchor="end" fill="{TEXT}">{escape(row_label)}</text>'
+        )
+        for c, (column, value) in enumerate(zip(columns, row, strict=True)):
+            x = left + c * cell_w
+            fill, ink = shade(value)
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y}" width="{cell_w - 1:.1f}" height="{cell_h - 1}" '
+                f'fill="{fill}"><title>{escape(row_label)} {escape(column)}: {value} {unit}'
+                "</title></rect>"
+            )
+            if value:
+                parts.append(
+                    f'<text x="{x + cell_w / 2 - 0.5:.1f}" y="{y + cell_h / 2 + 3.5:.1f}" '
+                    f'font-size="{font}" text-anchor="middle" fill="{ink}">'
+                    f"{_compact(value)}</text>"
+                )
+    every = 1 if cell_w >= 18 else 3
+    for c, column in enumerate(columns):
+        if c % every == 0:
+            parts.append(
+                f'<text x="{left + (c + 0.5) * cell_w:.1f}" y="{grid_top + grid_h + 12}" '
+                f'font-size="9" text-anchor="middle" fill="{TEXT}">{escape(column)}</text>'
+            )
+    axis_y = grid_top + grid_h + 28
+    parts.append(
+        f'<text x="{left + (WIDTH - left - RIGHT) / 2:.1f}" y="{axis_y}" font-size="11" '
+        f'text-anchor="middle" fill="{TEXT}">{escape(x_label)}</text>'
+        f'<text x="12" y="{grid_top + grid_h / 2:.1f}" font-size="11" text-anchor="middle" '
+        f'fill="{TEXT}" transform="rotate(-90 12 {grid_top + grid_h / 2:.1f})">'
+        f"{escape(y_label)}</text>"
+    )
+    # The legend: what each shade stands for, in numbers.
+    legend_y = axis_y + 14
+    keys, low = [("blank = 0", EMPTY)], 1
+    for bound, (fill, _) in zip(bounds, shades, strict=True):
+        keys.append((f"{low}" if low == bound else f"{low}–{bound}", fill))
+        low = bound + 1
+    x = left
+    parts.append(
+        f'<text x="{x}" y="{legend_y + 10}" font-size="10" fill="{TEXT}">{escape(unit)}:</text>'
+    )
+    x += 8 + 6 * len(unit) + 6
+    for text, fill in keys:
+        parts.append(
+            f'<rect x="{x}" y="{legend_y}" width="14" height="12" fill="{fill}" stroke="{AXIS}" '
+            f'stroke-width="0.5"/><text x="{x + 18}" y="{legend_y + 10}" font-size="10" '
+            f'fill="{TEXT}">{escape(text)}</text>'
+        )
+        x += 18 + 6 * len(text) + 14
+    total = sum(v for row in values for v in row)
+    busiest = max(
+        ((v, r, c) for r, row in enumerate(values) for c, v in enumerate(row)), default=(0, 0, 0)
+    )
+    desc = f"{total} {unit} in all."
+    if busiest[0]:
+        desc += (
+            f" Busiest: {rows[busiest[1]]} {columns[busiest[2]]} with {busiest[0]}."
+            " The table below gives every cell."
+        )
+    return _frame(chart, title, desc, "".join(parts), height=legend_y + 20)
+
+
+def histogram(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[int],
+    *,
+    x_label: str,
+    y_label: str,
+    marker: float | None = None,
+    marker_label: str = "",
+) -> SafeString:
+    """Counts per bucket as touching bars, each with its count on top; `marker` (in buckets from
+    the left edge: 2.5 is the middle of the third) draws a dashed line, and the buckets wholly
+    past it are hatched."""
+    chart = next(_counter)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    n = max(1, len(values))
+    step = plot_w / n
+    tick = max(1, math.ceil(max([*values, 1]) / 4))
+    top = tick * 4
+    parts = []
+    for k in range(5):
+        y = TOP + plot_h - plot_h * k / 4
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e5e8"/>'
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end" '
+            f'fill="{TEXT}">{tick * k}</text>'
+        )
+    every = max(1, round(n / 10))
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        x = LEFT + i * step
+        h = plot_h * value / top
+        past = marker is not None and i >= marker
+        fill = f"url(#rq-hatch-{chart})" if past else OK
+        parts.append(
+            f'<rect x="{x + 1:.1f}" y="{TOP + plot_h - h:.1f}" width="{step - 2:.1f}" '
+            f'height="{h:.1f}" fill="{fill}"><title>{escape(label)}: {value}</title></rect>'
+        )
+        if value:
+            parts.append(
+                f'<text x="{x + step / 2:.1f}" y="{TOP + plot_h - h - 3:.1f}" font-size="10" '
+                f'text-anchor="middle" fill="{TEXT}">{value}</text>'
+            )
+        if i % every == 0:
+            parts.append(
+                f'<text x="{x + step / 2:.1f}" y="{TOP + plot_h + 14}" font-size="10" '
+                f'text-anchor="middle" fill="{TEXT}">{escape(label)}</text>'
+            )
+    if marker is not None:
+        x = LEFT + min(marker, n) * step
+        anchor = "end" if x > LEFT + plot_w * 0.7 else "start"
+        dx = -4 if anchor == "end" else 4
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP - 6}" y2="{TOP + plot_h}" stroke="{LATE}" '
+            f'stroke-width="2" stroke-dasharray="5 3"/><text x="{x + dx:.1f}" y="{TOP + 4}" '
+            f'font-size="10" text-anchor="{anchor}" fill="{LATE}">{escape(marker_label)}</text>'
+        )
+    parts.append(
+        f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}" stroke="{AXIS}"/>'
+        f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 6}" font-size="11" text-anchor="middle" '
+        f'fill="{TEXT}">{escape(x_label)}</text>'
+        f'<text x="12" y="{TOP + plot_h / 2:.1f}" font-size="11" text-anchor="middle" '
+        f'fill="{TEXT}" transform="rotate(-90 12 {TOP + plot_h / 2:.1f})">{escape(y_label)}</text>'
+    )
+    desc = f"{y_label} by {x_label}: " + "; ".join(
+        f"{label} {value}" for label, value in zip(labels, values, strict=True)
+    )
+    if marker is not None:
+        desc += f". {marker_label}"
+    return _frame(chart, title, desc, "".join(parts))
