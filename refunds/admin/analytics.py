@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from refunds import permissions
-from refunds.analytics import money, promise, quality
+from refunds.analytics import capacity, money, promise, quality
 from refunds.analytics.figures import Page
 from refunds.analytics.period import Period, period_from
 
@@ -24,6 +24,7 @@ TEMPLATE = "admin/analytics/page.html"
 # slug -> (the page's name in the section's navigation, its builder)
 PAGES: dict[str, tuple[str, Callable[[Period, datetime], Page]]] = {
     "promise": ("Review promise", promise.build),
+    "capacity": ("Capacity", capacity.build),
     "quality": ("Quality", quality.build),
     "money": ("Money", money.build),
 }
