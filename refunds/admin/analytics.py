@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from refunds import permissions
-from refunds.analytics import capacity, money, promise, quality
+from refunds.analytics import capacity, money, promise, quality, sources
 from refunds.analytics.figures import Page
 from refunds.analytics.period import Period, period_from
 
@@ -25,6 +25,7 @@ TEMPLATE = "admin/analytics/page.html"
 PAGES: dict[str, tuple[str, Callable[[Period, datetime], Page]]] = {
     "promise": ("Review promise", promise.build),
     "capacity": ("Capacity", capacity.build),
+    "sources": ("Where refunds come from", sources.build),
     "quality": ("Quality", quality.build),
     "money": ("Money", money.build),
 }

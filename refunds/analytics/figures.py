@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import DurationField, ExpressionWrapper, F, Func, QuerySet
+from django.utils.html import format_html
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,20 @@ class Figure:
     note: str = ""
     level: str = ""  # ok / warn / late
     link: str = ""  # the list that shows what the number counts
+
+
+class Link(str):
+    """A table cell that is a link on the page and its plain text in the CSV."""
+
+    url: str
+
+    def __new__(cls, text: str, url: str) -> Link:
+        cell = super().__new__(cls, text)
+        cell.url = url
+        return cell
+
+    def __html__(self) -> str:
+        return format_html('<a href="{}">{}</a>', self.url, str(self))
 
 
 @dataclass
