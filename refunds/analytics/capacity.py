@@ -308,7 +308,7 @@ def _automatic(period: Period) -> Section:
             [row[0] for row in rows[:-1]],
             [row[1] for row in rows[:-1]],
             x_label="Decisions in the period · share of all decisions",
-            label_width=250,
+            label_width=160,
             value_labels=[f"{row[1]} · {share_text(row[1], total)}" for row in rows[:-1]],
         )
         if total
@@ -327,6 +327,12 @@ def _automatic(period: Period) -> Section:
 
 
 # What the promise needs
+
+
+def _hours(minutes: float) -> str:
+    """Reviewer-hours to one decimal, or two below a tenth (so a small need is not shown as 0)."""
+    hours = minutes / 60
+    return f"{hours:.1f}" if hours >= 0.1 or not hours else f"{hours:.2f}"
 
 
 def _reviewer_hours(period: Period, now: datetime) -> Section:
@@ -357,7 +363,7 @@ def _reviewer_hours(period: Period, now: datetime) -> Section:
         ["requests a day for people", round(people, 1), f"({n} − {auto}) ÷ {PLAN_DAYS}"],
     ]
     if not n:
-        value, said = "0 h", "No requests arrived in the last 4 weeks: nobody is needed for them."
+        value, said = "0 min", "No requests arrived in the last 4 weeks: nobody is needed for them."
     elif median is None:
         value = "—"
         said = (
@@ -369,32 +375,32 @@ def _reviewer_hours(period: Period, now: datetime) -> Section:
         handling = median.total_seconds() / 60
         needed = people * handling
         busy = busiest_count / 4 * (1 - auto / n) * handling
-        value = f"{needed / 60:.1f} h"
+        value = f"{needed / 60:.1f} h" if needed >= 60 else f"{needed:.0f} min"
         said = (
             f"{n} requests in {PLAN_DAYS} days = {per_day:.1f} a day; minus {auto_pct:.0f}% "
             f"decided automatically = {people:.1f} for people; × {handling:.1f} min median "
-            f"handling = {needed:.0f} min = {needed / 60:.1f} reviewer-hours a day. "
+            f"handling = {needed:.0f} min = {_hours(needed)} reviewer-hours a day. "
             f"On {DAY_NAMES[busiest_day]}s, the busiest weekday ({busiest_count} in 4 weeks = "
-            f"{busiest_count / 4:.1f} a day): {busy / 60:.1f} reviewer-hours."
+            f"{busiest_count / 4:.1f} a day): {_hours(busy)} reviewer-hours."
         )
         rows += [
             [
                 "median handling minutes",
                 round(handling, 1),
-                f"claim to decision, the median of {handled} reviewers' decisions in the same "
-                "28 days",
+                f"claim to decision: the median of the {handled} decisions reviewers made "
+                "after claiming, in the same 28 days",
             ],
             ["reviewer-minutes a day", round(needed), f"{people:.1f} × {handling:.1f}"],
-            ["reviewer-hours a day", round(needed / 60, 1), f"{needed:.0f} ÷ 60"],
+            ["reviewer-hours a day", float(_hours(needed)), f"{needed:.0f} ÷ 60"],
             [
                 f"reviewer-hours on {DAY_NAMES[busiest_day]}s (busiest)",
-                round(busy / 60, 1),
+                float(_hours(busy)),
                 f"{busiest_count} ÷ 4 × (1 − {auto_pct:.0f}%) × {handling:.1f} ÷ 60",
             ],
         ]
     return Section(
         "Reviewer time the promise needs",
-        figures=[Figure("Reviewer-hours a day to keep the promise", value, said)],
+        figures=[Figure("Reviewer time a day to keep the promise", value, said)],
         tables=[
             Table(
                 "reviewer_hours",

@@ -94,9 +94,12 @@ def _section(title: str, name: str, first: str, labelled: list[tuple[str, dict]]
             [row[0] for row in rows],
             [row[1] for row in rows],
             x_label="Requests in the period · approved of those decided · credited",
-            label_width=250 if first == "reason" else 160,
+            label_width=160,
             value_labels=[
-                f"{row[1]} · {share_text(row[3], row[2])} approved · ${row[5]:,}" for row in rows
+                f"{row[1]} · {share_text(row[3], row[2])} approved · ${row[5]:,}"
+                if row[2]
+                else f"{row[1]} · none decided"
+                for row in rows
             ],
         )
     rows.append(_row("all", total))

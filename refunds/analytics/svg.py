@@ -105,11 +105,13 @@ def hbars(
 ) -> SafeString:
     """Horizontal bars (counts per bucket); buckets from index `late_from` on are hatched.
 
-    `value_labels`, when given, are printed after each bar instead of the bare count."""
+    The label column is `label_width` wide, or wider for a longer label; `value_labels`, when
+    given, are printed after each bar instead of the bare count."""
     chart = next(_counter)
     row = 26
     height = TOP + row * max(1, len(values)) + BOTTOM
-    left = label_width
+    # Wide enough for the longest label (about 6 units a character at this size), up to half.
+    left = min(WIDTH // 2, max(label_width, 12 + round(6.2 * max(map(len, labels), default=0))))
     texts = list(value_labels) if value_labels is not None else [str(v) for v in values]
     plot_w = WIDTH - left - RIGHT - max(40, 6 * max(map(len, texts), default=0))
     top = max([*values, 1])

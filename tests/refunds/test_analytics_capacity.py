@@ -107,7 +107,7 @@ def test_an_empty_period_has_every_cell_at_zero():
     assert figure(page, "Busiest hour").value == "—"
     assert page.table("reviewers").rows == []
     assert page.table("automatic_by_rule").rows[-1] == ["all decisions", 0, ""]
-    assert figure(page, "Reviewer-hours").value == "0 h"
+    assert figure(page, "Reviewer time").value == "0 min"
 
 
 def test_arrivals_land_in_their_utc_weekday_and_hour(pro):
@@ -237,8 +237,8 @@ def four_weeks_of_arrivals(pro, rita):
 def test_reviewer_hours_are_worked_out_in_the_open(pro, rita):
     four_weeks_of_arrivals(pro, rita)
     page = capacity.build(period(), NOW)
-    shown = figure(page, "Reviewer-hours a day")
-    assert shown.value == "0.2 h"
+    shown = figure(page, "Reviewer time")
+    assert shown.value == "12 min"
     assert shown.note == (
         "56 requests in 28 days = 2.0 a day; minus 25% decided automatically = 1.5 for people; "
         "× 8.0 min median handling = 12 min = 0.2 reviewer-hours a day. On Mondays, the busiest "
@@ -252,7 +252,8 @@ def test_reviewer_hours_are_worked_out_in_the_open(pro, rita):
         [
             "median handling minutes",
             8.0,
-            "claim to decision, the median of 3 reviewers' decisions in the same 28 days",
+            "claim to decision: the median of the 3 decisions reviewers made after claiming, "
+            "in the same 28 days",
         ],
         ["reviewer-minutes a day", 12, "1.5 × 8.0"],
         ["reviewer-hours a day", 0.2, "12 ÷ 60"],
@@ -260,9 +261,18 @@ def test_reviewer_hours_are_worked_out_in_the_open(pro, rita):
     ]
 
 
+def test_an_hour_or_more_is_shown_in_hours(pro, rita):
+    requests = [arrived(NOW - timedelta(days=d, hours=1), pro) for d in range(28)]
+    for request, took in zip(requests[:3], (60, 90, 120), strict=True):
+        handled(request, rita, request.submitted_at, took)
+    shown = figure(capacity.build(period(), NOW), "Reviewer time")
+    assert shown.value == "1.5 h"
+    assert "× 90.0 min median handling = 90 min = 1.5 reviewer-hours a day" in shown.note
+
+
 def test_without_a_claimed_decision_the_page_says_why_there_is_no_figure(pro):
     arrived(NOW - timedelta(days=2), pro)
-    shown = figure(capacity.build(period(), NOW), "Reviewer-hours a day")
+    shown = figure(capacity.build(period(), NOW), "Reviewer time")
     assert shown.value == "—"
     assert shown.note.startswith("1 requests in 28 days = 0.0 a day;")
     assert "no handling time to multiply by" in shown.note
