@@ -275,6 +275,7 @@ class Command(BaseCommand):
             details="Nobody answers the phone and my message got no reply.",
             now=lead.received_at + timedelta(days=2),
         )
+        self._claim(ravi, request, lead.received_at + timedelta(days=2, hours=5), 7)
         decision = services.deny(
             reviewer=ravi,
             request_id=request.pk,
@@ -294,6 +295,7 @@ class Command(BaseCommand):
             details="Same customer and job as a lead I bought the same morning.",
             now=lead.received_at + timedelta(hours=3),
         )
+        self._claim(ravi, request, lead.received_at + timedelta(hours=9), 4)
         services.approve(
             reviewer=ravi,
             request_id=request.pk,
@@ -340,9 +342,17 @@ class Command(BaseCommand):
                 now=now - timedelta(hours=case.reported_hours),
             )
 
+    def _claim(self, reviewer, request, decide_at, minutes) -> None:
+        """The reviewer picks the request up `minutes` before deciding it, as in the queue; the
+        Capacity page measures their handling time from it."""
+        services.claim(
+            reviewer=reviewer, request_id=request.pk, now=decide_at - timedelta(minutes=minutes)
+        )
+
     def _stuck_credit(self, request) -> None:
         """An approved card refund the provider kept refusing until the worker gave up: what
         support finds under Credits → Needs a person, and can send again."""
+        self._claim(self.reviewers[1], request, request.submitted_at + timedelta(hours=5), 5)
         services.approve(
             reviewer=self.reviewers[1],
             request_id=request.pk,
@@ -395,6 +405,8 @@ class Command(BaseCommand):
                     self._stuck_credit(request)
                     continue
                 if request.status == Status.SUBMITTED:
+                    decide_at = lead.received_at + timedelta(hours=12)
+                    self._claim(self.reviewers[0], request, decide_at, 3 + lead.pk % 9)
                     services.deny(
                         reviewer=self.reviewers[0],
                         request_id=request.pk,
