@@ -329,7 +329,7 @@ def heatmap(
     """A grid of counts, shaded in up to four steps of the largest; each count is also printed in
     its cell (an empty cell is zero) and named in its tooltip, so no value needs the colour."""
     chart = next(_counter)
-    left, cell_h = 44, 22
+    left, cell_h = 52, 22
     cell_w = (WIDTH - left - RIGHT) / max(1, len(columns))
     grid_top = TOP + 4
     grid_h = cell_h * len(rows)
