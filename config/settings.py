@@ -131,8 +131,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Password hashing ----------------------------------------------------------------------
+# Argon2 (argon2-cffi) hashes every new or changed password. The PBKDF2 hashers after it still
+# check the hashes made before (Django's earlier default), and Django re-hashes such a password
+# with Argon2 when its owner next signs in. The suite uses the fast MD5 hasher;
+# tests/accounts/test_password_hashing.py signs in with this list.
+PRODUCTION_PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+PASSWORD_HASHERS = PRODUCTION_PASSWORD_HASHERS
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# --- end of password hashing ---------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
