@@ -36,6 +36,7 @@ import statistics
 import sys
 import time
 import warnings
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,7 +59,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection, connections, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -124,11 +125,16 @@ def timed_together(funcs: dict, repeat: int, warmup: int = 2) -> dict[str, dict]
     counts: dict[str, set[int]] = {name: set() for name in funcs}
     for _ in range(repeat):
         for name, func in funcs.items():
-            with CaptureQueriesContext(connection) as queries:
+            # Every alias: with DATABASE_REPLICA_URL the peer statistics read from the replica.
+            with ExitStack() as stack:
+                captured = [
+                    stack.enter_context(CaptureQueriesContext(connections[alias]))
+                    for alias in settings.DATABASES
+                ]
                 started = time.perf_counter()
                 func()
                 times[name].append((time.perf_counter() - started) * 1000)
-            counts[name].add(len(queries))
+            counts[name].add(sum(len(queries) for queries in captured))
     return {name: _summary(times[name], counts[name]) for name in funcs}
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.choices import Role
 from accounts.models import InboxMessage, User
+from config.db_router import using_replica
 from refunds.choices import (
     OPEN_STATUSES,
     CreditStatus,
@@ -58,11 +59,15 @@ def expire_claims(*, now: datetime | None = None) -> list[int]:
 def compute_peer_stats(now: datetime | None = None) -> int:
     """Snapshot every market's refund rate per pro over the peer window; returns the markets.
 
-    One grouped pass over the window's leads and requests, for all markets at once.
+    One grouped pass over the window's leads and requests, for all markets at once. The two
+    passes read from the replica when there is one (a moment's lag does not matter to rates
+    over months); the snapshots are written to the primary.
     """
     now = now or timezone.now()
     window = params().peer_window_days
-    by_market = peer_rates_by_market(now - timedelta(days=window))
+    # Two grouped passes over the window's leads and requests: a replica's work if there is one.
+    with using_replica():
+        by_market = peer_rates_by_market(now - timedelta(days=window))
     with transaction.atomic():
         MarketPeerStats.objects.exclude(market_id__in=by_market).delete()
         for market_id, rates in by_market.items():
