@@ -24,13 +24,12 @@ from refunds.models import MarketPeerStats, RefundRequest
 from tests.factories import LeadFactory
 from tests.refunds.staff_flows import submitted
 
-pytestmark = [
-    pytest.mark.skipif(
-        REPLICA not in settings.DATABASES,
-        reason="needs DATABASE_REPLICA_URL (tests/test_db_router.py runs this file with it)",
-    ),
-    pytest.mark.django_db(transaction=True, databases=["default", REPLICA]),
-]
+if REPLICA not in settings.DATABASES:
+    pytest.skip(
+        "needs DATABASE_REPLICA_URL (tests/test_db_router.py runs this file with it)",
+        allow_module_level=True,
+    )
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", REPLICA])
 
 
 class Queries:
