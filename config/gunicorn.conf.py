@@ -9,7 +9,6 @@ scripts/serve starts gunicorn with this file. Every variable is optional:
                              connection, and the worker's processes hold theirs)
   GUNICORN_TIMEOUT           seconds a request may take before its worker is killed (30)
   GUNICORN_GRACEFUL_TIMEOUT  seconds to finish requests in flight on stop or restart (30)
-  GUNICORN_KEEPALIVE         seconds an idle connection from the proxy stays open (5)
   GUNICORN_MAX_REQUESTS      a worker is replaced after this many requests, which bounds any
                              slow growth of its memory; 0 never (1000, with a random jitter)
   TRUST_PROXY_HEADERS        on: believe X-Forwarded-Proto from the addresses in
@@ -58,7 +57,6 @@ workers = _int(
 worker_class = "sync"
 timeout = _int("GUNICORN_TIMEOUT", 30, minimum=1)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30, minimum=1)
-keepalive = _int("GUNICORN_KEEPALIVE", 5, minimum=1)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
 max_requests_jitter = max_requests // 10
 

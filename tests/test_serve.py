@@ -39,7 +39,7 @@ play() {  # name, exit status when it ends by itself
   done
 }
 case "$*" in
-  -c*) echo "${STUB_DEBUG:-0}" ;;
+  -c*) echo "${STUB_MODE:-production}" ;;
   "manage.py migrate --noinput") echo migrate >> "$log" ;;
   "manage.py collectstatic --noinput -v0") echo collectstatic >> "$log" ;;
   "-m gunicorn -c config/gunicorn.conf.py") play web "${STUB_WEB_EXIT:-}" ;;
@@ -190,6 +190,20 @@ def test_it_refuses_to_start_with_debug_on():
     assert result.returncode == 1
     assert "refuses to start with DEBUG on" in result.stderr
     assert "migrat" not in result.stdout
+
+
+def test_it_refuses_the_test_suites_settings():
+    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    result = subprocess.run(
+        [str(SERVE)],
+        cwd=ROOT,
+        env={**env, "PYTHON": sys.executable, "TESTING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "refuses to start with TESTING on" in result.stderr
 
 
 def test_it_stops_at_settings_that_do_not_load():
