@@ -2,9 +2,9 @@
 
 A task that fails raises: the worker records the failure and, because services.enqueue sends
 our tasks with ack_failure=False, hands the task out again after Q_RETRY seconds, up to
-Q_CLUSTER["max_attempts"]. The scheduled tasks at the bottom (created by migration 0003) pick up
-anything that falls through: claims that ran out, decisions whose side effects never finished,
-and requests past their review deadline.
+Q_CLUSTER["max_attempts"]. The scheduled tasks at the bottom (created by migrations 0003, 0004
+and 0013) pick up anything that falls through: claims that ran out, decisions whose side effects
+never finished, and requests past their review deadline; and the heartbeat says the worker runs.
 """
 
 from config.logs import bound
@@ -56,6 +56,11 @@ def sweep_overdue() -> int:
 
 def compute_peer_stats() -> int:
     return services.compute_peer_stats()
+
+
+def worker_heartbeat() -> None:
+    """Every minute: the web processes read its time to tell whether a worker is working."""
+    services.record_heartbeat()
 
 
 def prune_task_history(days: int = 14) -> int:

@@ -10,6 +10,7 @@ from refunds.models.records import (
 )
 from refunds.models.reference import DenialTemplate, MarketPeerStats, SandboxRefund
 from refunds.models.request import RefundRequest, RefundRequestQuerySet
+from refunds.models.worker import WorkerHeartbeat
 
 __all__ = [
     "Credit",
@@ -23,4 +24,5 @@ __all__ = [
     "RefundRequestQuerySet",
     "SandboxRefund",
     "SpotCheck",
+    "WorkerHeartbeat",
 ]

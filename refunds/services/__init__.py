@@ -43,6 +43,7 @@ from refunds.services.queries import (
     settling_card_refunds,
     stuck_credits,
     waiting_spot_checks,
+    worker_heartbeat_age,
 )
 from refunds.services.report import submit_report, withdraw
 from refunds.services.review import (
@@ -58,6 +59,7 @@ from refunds.services.sweeps import (
     STUCK_AFTER,
     compute_peer_stats,
     expire_claims,
+    record_heartbeat,
     resume_stuck,
     sweep_overdue,
     sweep_overdue_disputes,
@@ -100,6 +102,7 @@ __all__ = [
     "pro_history",
     "post_credit",
     "queue_stats",
+    "record_heartbeat",
     "release",
     "release_decision",
     "report_deadline",
@@ -119,4 +122,5 @@ __all__ = [
     "uphold",
     "waiting_spot_checks",
     "withdraw",
+    "worker_heartbeat_age",
 ]

@@ -23,7 +23,15 @@ from refunds.choices import (
     DisputeStatus,
     Status,
 )
-from refunds.models import Credit, Decision, Dispute, MarketPeerStats, RefundRequest, SpotCheck
+from refunds.models import (
+    Credit,
+    Decision,
+    Dispute,
+    MarketPeerStats,
+    RefundRequest,
+    SpotCheck,
+    WorkerHeartbeat,
+)
 from refunds.services.core import params
 from refunds.services.undo import undo_refusal
 
@@ -260,6 +268,16 @@ def open_request_counts(user: User, now: datetime) -> dict[str, int]:
         overdue=Count("id", filter=overdue_condition(now)),
         mine=Count("id", filter=mine),
     )
+
+
+def worker_heartbeat_age(now: datetime) -> timedelta | None:
+    """How long ago a worker last ran the heartbeat task; None if none ever has."""
+    beat = (
+        WorkerHeartbeat.objects.filter(pk=WorkerHeartbeat.SINGLE_ROW)
+        .values_list("beat_at", flat=True)
+        .first()
+    )
+    return None if beat is None else max(now - beat, timedelta(0))
 
 
 def open_dispute_counts(now: datetime) -> dict:

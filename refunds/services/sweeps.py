@@ -1,5 +1,6 @@
 """Scheduled work, run by the worker on django-q2 schedules (refunds/migrations/0003): claims
-that ran out, side effects that never finished, requests past their deadline, peer statistics."""
+that ran out, side effects that never finished, requests past their deadline, peer statistics,
+the worker's heartbeat."""
 
 from __future__ import annotations
 
@@ -23,7 +24,14 @@ from refunds.choices import (
     Outcome,
     Status,
 )
-from refunds.models import Credit, Decision, Dispute, MarketPeerStats, RefundRequest
+from refunds.models import (
+    Credit,
+    Decision,
+    Dispute,
+    MarketPeerStats,
+    RefundRequest,
+    WorkerHeartbeat,
+)
 from refunds.services.core import enqueue, lock, params, record
 from refunds.services.queries import peer_rates_by_market
 from refunds.services.review import unclaim
@@ -54,6 +62,15 @@ def expire_claims(*, now: datetime | None = None) -> list[int]:
         except RefundRequest.DoesNotExist:
             continue
     return released
+
+
+def record_heartbeat(*, now: datetime | None = None) -> datetime:
+    """Note that a worker is alive and working its queue (read by /health/ready, /metrics)."""
+    now = now or timezone.now()
+    WorkerHeartbeat.objects.update_or_create(
+        pk=WorkerHeartbeat.SINGLE_ROW, defaults={"beat_at": now}
+    )
+    return now
 
 
 def compute_peer_stats(now: datetime | None = None) -> int:
