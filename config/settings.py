@@ -343,3 +343,12 @@ PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "refunds.gateway.SandboxGateway")
 # A credit is tried at most this many times in all (the worker's retries and the stuck-decisions
 # sweep together); then it waits for support, who see it under Credits → "Needs a person".
 CREDIT_MAX_ATTEMPTS = env_int("REFUND_CREDIT_MAX_ATTEMPTS", 15, minimum=1)
+
+# --- Operations: health probes (ops/; README, Operations) ----------------------------------
+# /health/live and /health/ready need no sign-in. ops.middleware.ProbeMiddleware answers them
+# first, before the host check and the HTTPS redirect, so a load balancer may call an instance
+# by its address over plain HTTP.
+# A heartbeat older than this makes /health/ready fail. The worker writes one every minute and
+# its scheduler looks every 30 s, so a healthy worker's is up to about 90 s old.
+HEALTH_WORKER_STALE_SECONDS = env_int("HEALTH_WORKER_STALE_SECONDS", 120, minimum=90)
+MIDDLEWARE = ["ops.middleware.ProbeMiddleware", *MIDDLEWARE]

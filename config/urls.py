@@ -22,6 +22,8 @@ urlpatterns = [
     path("admin/analytics/", include("refunds.admin.analytics")),
     path("admin/", admin.site.urls),
     path("api/v1/", integrations_api.urls),
+    # /health/live and /health/ready (a contract with the load balancer)
+    path("", include("ops.urls")),
     path("", include("accounts.urls")),
     path("", include("leads.urls")),
     path("", include("refunds.urls")),

@@ -1,4 +1,5 @@
-"""Dependencies point one way: refunds → leads → accounts (integrations may use any of them).
+"""Dependencies point one way: refunds → leads → accounts (integrations and ops may use any of
+them, and nothing uses ops).
 
 Read from the source files themselves (every module, commands and migrations included), not
 from what a test run happens to import.
@@ -10,10 +11,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("accounts", "leads", "refunds", "integrations")
+APPS = ("accounts", "leads", "refunds", "integrations", "ops")
 FORBIDDEN = {
-    "accounts": {"leads", "refunds", "integrations"},
-    "leads": {"refunds", "integrations"},
+    "accounts": {"leads", "refunds", "integrations", "ops"},
+    "leads": {"refunds", "integrations", "ops"},
+    "refunds": {"ops"},
+    "integrations": {"ops"},
 }
 
 

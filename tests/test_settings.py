@@ -72,6 +72,7 @@ def test_it_uses_a_development_key_only_with_debug():
             },
             "the console backend writes whole emails to the logs",
         ),
+        ({"DEBUG": "1", "HEALTH_WORKER_STALE_SECONDS": "30"}, "at least 90"),
     ],
 )
 def test_it_refuses_bad_values(env, message):

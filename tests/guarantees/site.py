@@ -59,6 +59,7 @@ def build_world(alice, bob, rita, ralph, sam, root, monkeypatch, capture):
         )
         for success in (True, False)
     }
+    services.record_heartbeat()  # a worker is running: /health/ready passes
     key = ApiKey(name="Matrix", scopes=["status:read"])
     key.set_secret()
     key.save()
@@ -126,6 +127,8 @@ def build_world(alice, bob, rita, ralph, sam, root, monkeypatch, capture):
         "api-v1:put_attempt": reverse("api-v1:put_attempt", args=["mp-att-1"]),
         "api-v1:get_refund_status": reverse("api-v1:get_refund_status", args=[lead.marketplace_id]),
         "api-v1:api-root": reverse("api-v1:api-root"),
+        "health_live": reverse("health_live"),
+        "health_ready": reverse("health_ready"),
     }
     visitors = {
         "anon": None,

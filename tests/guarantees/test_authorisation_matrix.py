@@ -83,6 +83,9 @@ PAGES: dict[str, tuple[str, str]] = {
     "api-v1:put_attempt": ("405 405 405 405 405 405", "405 405 405 405 405 405"),
     "api-v1:get_refund_status": ("401 401 401 401 401 401", "405 405 405 405 405 405"),
     "api-v1:api-root": ("404 404 404 404 404 404", "404 404 404 404 404 404"),
+    # The load balancer's probes: anyone may ask, nobody may post.
+    "health_live": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
+    "health_ready": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
 }
 
 # The admin's model pages: what each staff role may do with each registered model.

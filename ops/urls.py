@@ -1,0 +1,8 @@
+from django.urls import path
+
+from ops import health
+
+urlpatterns = [
+    path("health/live", health.live, name="health_live"),
+    path("health/ready", health.ready, name="health_ready"),
+]
