@@ -344,11 +344,27 @@ PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "refunds.gateway.SandboxGateway")
 # sweep together); then it waits for support, who see it under Credits → "Needs a person".
 CREDIT_MAX_ATTEMPTS = env_int("REFUND_CREDIT_MAX_ATTEMPTS", 15, minimum=1)
 
-# --- Operations: health probes (ops/; README, Operations) ----------------------------------
+# --- Operations: health probes and Prometheus metrics (ops/; README, Operations) ------------
 # /health/live and /health/ready need no sign-in. ops.middleware.ProbeMiddleware answers them
 # first, before the host check and the HTTPS redirect, so a load balancer may call an instance
 # by its address over plain HTTP.
 # A heartbeat older than this makes /health/ready fail. The worker writes one every minute and
 # its scheduler looks every 30 s, so a healthy worker's is up to about 90 s old.
 HEALTH_WORKER_STALE_SECONDS = env_int("HEALTH_WORKER_STALE_SECONDS", 120, minimum=90)
-MIDDLEWARE = ["ops.middleware.ProbeMiddleware", *MIDDLEWARE]
+# /metrics answers only to "Authorization: Bearer <METRICS_TOKEN>"; without one set it is a 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN").strip()
+if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 24 characters (a random secret)")
+INSTALLED_APPS += ["django_prometheus"]
+# django-prometheus: requests counted and timed by view, method and status. The probes are
+# answered before its first middleware, so they are not counted.
+MIDDLEWARE = [
+    "ops.middleware.ProbeMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+# The same database engine wrapped by django-prometheus, which counts and times every query.
+DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
+    "django.db.backends.", "django_prometheus.db.backends."
+)

@@ -22,7 +22,7 @@ urlpatterns = [
     path("admin/analytics/", include("refunds.admin.analytics")),
     path("admin/", admin.site.urls),
     path("api/v1/", integrations_api.urls),
-    # /health/live and /health/ready (a contract with the load balancer)
+    # /health/live, /health/ready and /metrics (a contract with the load balancer and Prometheus)
     path("", include("ops.urls")),
     path("", include("accounts.urls")),
     path("", include("leads.urls")),

@@ -1,4 +1,4 @@
-"""Operations: the health probes (health.py).
+"""Operations: the health probes (health.py) and the Prometheus metrics (metrics.py).
 
 It reads the other apps and nothing reads it; config wires it in (settings, urls).
 """

@@ -73,6 +73,7 @@ def test_it_uses_a_development_key_only_with_debug():
             "the console backend writes whole emails to the logs",
         ),
         ({"DEBUG": "1", "HEALTH_WORKER_STALE_SECONDS": "30"}, "at least 90"),
+        ({"DEBUG": "1", "METRICS_TOKEN": "secret"}, "METRICS_TOKEN must be at least 24"),
     ],
 )
 def test_it_refuses_bad_values(env, message):
@@ -127,7 +128,10 @@ def test_it_reads_postgresql_from_database_url():
         text=True,
         timeout=60,
     )
-    assert result.stdout.split() == ["django.db.backends.postgresql", "refunds"], result.stderr
+    # Django's PostgreSQL backend, wrapped by django-prometheus to count the queries.
+    assert result.stdout.split() == ["django_prometheus.db.backends.postgresql", "refunds"], (
+        result.stderr
+    )
 
 
 def test_env_helpers_parse_and_refuse(monkeypatch):

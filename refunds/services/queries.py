@@ -270,6 +270,27 @@ def open_request_counts(user: User, now: datetime) -> dict[str, int]:
     )
 
 
+def open_work(now: datetime) -> dict:
+    """Open requests for the operators, in one query: how many, overdue, due soon, and when the
+    oldest of them was submitted (None when there are none)."""
+    return RefundRequest.objects.filter(status__in=OPEN_STATUSES).aggregate(
+        open=Count("id"),
+        overdue=Count("id", filter=overdue_condition(now)),
+        due_soon=Count("id", filter=due_soon_condition(now)),
+        oldest=Min("submitted_at"),
+    )
+
+
+def decisions_by_outcome_and_kind() -> dict[tuple[str, str], int]:
+    """Every decision ever recorded, by (outcome, kind), in one query.
+
+    Undone decisions are counted too: they stay in the table, so each count only ever grows
+    (the metrics export them as counters).
+    """
+    rows = Decision.objects.order_by().values_list("outcome", "kind").annotate(n=Count("id"))
+    return {(outcome, kind): n for outcome, kind, n in rows}
+
+
 def worker_heartbeat_age(now: datetime) -> timedelta | None:
     """How long ago a worker last ran the heartbeat task; None if none ever has."""
     beat = (

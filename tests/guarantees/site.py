@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
@@ -60,6 +61,8 @@ def build_world(alice, bob, rita, ralph, sam, root, monkeypatch, capture):
         for success in (True, False)
     }
     services.record_heartbeat()  # a worker is running: /health/ready passes
+    # Metrics are on, so the matrix shows that no session, the superuser's included, opens them.
+    monkeypatch.setattr(settings, "METRICS_TOKEN", "matrix-metrics-token-0123456789abcdef")
     key = ApiKey(name="Matrix", scopes=["status:read"])
     key.set_secret()
     key.save()
@@ -129,6 +132,7 @@ def build_world(alice, bob, rita, ralph, sam, root, monkeypatch, capture):
         "api-v1:api-root": reverse("api-v1:api-root"),
         "health_live": reverse("health_live"),
         "health_ready": reverse("health_ready"),
+        "metrics": reverse("metrics"),
     }
     visitors = {
         "anon": None,

@@ -86,6 +86,8 @@ PAGES: dict[str, tuple[str, str]] = {
     # The load balancer's probes: anyone may ask, nobody may post.
     "health_live": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
     "health_ready": ("200 200 200 200 200 200", "405 405 405 405 405 405"),
+    # Metrics answer the METRICS_TOKEN only: a signed-in session is not it.
+    "metrics": ("401 401 401 401 401 401", "405 405 405 405 405 405"),
 }
 
 # The admin's model pages: what each staff role may do with each registered model.
