@@ -9,6 +9,7 @@ measures, each over repeated runs, the median and p95 time and the query count o
   request_page    a request page whose thread has 200+ messages
   pro_messages    Messages for the pro with 5,000 leads
   home            the back office's home (the work's counts) for a reviewer
+  metrics         the Prometheus scrape, /metrics with the token (the work's gauges)
   start_reviewing Start reviewing: claim the queue's most urgent free request and open it
                   (rolled back after each run)
   analytics       Analytics → Review promise for the last 90 days, all markets
@@ -49,6 +50,7 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+os.environ.setdefault("METRICS_TOKEN", "benchmark-only-metrics-token-0123456789")
 # The worker measure times the credits themselves, not a reviewer's undo window before them.
 os.environ.setdefault("REFUND_UNDO_SECONDS", "0")
 
@@ -85,6 +87,7 @@ MEASURES = [
     "request_page",
     "pro_messages",
     "home",
+    "metrics",
     "start_reviewing",
     "analytics",
     "report_submit",
@@ -99,6 +102,7 @@ STABLE_QUERIES = (
     "request_page",
     "pro_messages",
     "home",
+    "metrics",
     "start_reviewing",
     "analytics",
 )
@@ -235,6 +239,7 @@ def measure_pages(repeat: int) -> tuple[dict, dict]:
     pro.force_login(s["big_pro"])
     stock = Client()
     stock.force_login(s["superuser"])
+    scraper = Client(HTTP_AUTHORIZATION=f"Bearer {settings.METRICS_TOKEN}")
     leads = iter(reportable_leads(s["big_pro"], repeat + 2) * 3)
 
     def submit():
@@ -268,6 +273,7 @@ def measure_pages(repeat: int) -> tuple[dict, dict]:
             "request_page": get_ok(reviewer, f"{queue}{s['request'].pk}/change/"),
             "pro_messages": get_ok(pro, "/messages/"),
             "home": get_ok(reviewer, "/admin/"),
+            "metrics": get_ok(scraper, "/metrics"),
             "start_reviewing": start_reviewing,
             "analytics": get_ok(reviewer, "/admin/analytics/promise/?range=90"),
             "report_submit": submit,
