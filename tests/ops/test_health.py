@@ -108,7 +108,7 @@ def test_the_scheduled_heartbeat_writes_what_ready_reads(client):
 
 
 def test_ready_fails_when_a_migration_is_not_applied(client, heartbeat):
-    MigrationRecorder(connection).record_unapplied("refunds", "0013_worker_heartbeat")
+    MigrationRecorder(connection).record_unapplied("refunds", "0014_worker_heartbeat")
     response = client.get(READY)
     assert response.status_code == 503
     assert failing(response) == {"migrations"}

@@ -28,7 +28,7 @@ schedules_migration = importlib.import_module("refunds.migrations.0003_schedules
 peer_stats_migration = importlib.import_module(
     "refunds.migrations.0004_peer_stats_and_queue_indexes"
 )
-heartbeat_migration = importlib.import_module("refunds.migrations.0013_worker_heartbeat")
+heartbeat_migration = importlib.import_module("refunds.migrations.0014_worker_heartbeat")
 
 
 # The schedules

@@ -35,7 +35,7 @@ def remove_schedules(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('refunds', '0012_home_counts_indexes'),
+        ('refunds', '0013_analytics_permission'),
         ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
     ]
 
