@@ -75,6 +75,8 @@ from refunds.models import Decision, RefundRequest  # noqa: E402
 
 settings.ROOT_URLCONF = "bench.urls"
 logging.getLogger("django-q").setLevel(logging.WARNING)
+# One access line per request would bury the table (config/logs.py writes them to stdout).
+logging.getLogger("refunds.access").setLevel(logging.WARNING)
 warnings.filterwarnings("ignore", message="No directory at", module="django.core.handlers.base")
 # Production settings without collectstatic: serve static names unhashed.
 settings.STORAGES = {
