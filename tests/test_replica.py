@@ -13,15 +13,17 @@ from django.template import engines
 from django.template.response import TemplateResponse
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
+from accounts.choices import Role
 from accounts.models import Market, User
 from config.db_router import REPLICA, ReplicaRouter, replica_reads, using_replica
 from leads.models import Lead
 from refunds import services
 from refunds.choices import Status
 from refunds.models import MarketPeerStats, RefundRequest
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, StaffFactory
 from tests.refunds.staff_flows import submitted
 
 if REPLICA not in settings.DATABASES:
@@ -185,3 +187,14 @@ def test_marks_nest_and_end_with_their_block():
     with pytest.raises(RuntimeError), using_replica():
         raise RuntimeError("a failing read")
     assert router.db_for_read(Market) == "default"
+
+
+def test_the_analytics_pages_read_from_the_replica(client):
+    submitted(LeadFactory().pro)
+    client.force_login(StaffFactory(roles=[Role.REVIEWER]))
+    with Queries() as seen:
+        response = client.get(reverse("analytics:page", args=["promise"]), {"csv": "open_by_age"})
+    assert response.status_code == 200
+    figures = [sql for sql in Queries.sql(seen.replica) if "refunds_refundrequest" in sql]
+    assert figures, "the page's figures were read from the primary"
+    assert not [sql for sql in Queries.sql(seen.primary) if "refunds_refundrequest" in sql]

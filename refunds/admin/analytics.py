@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from config.db_router import replica_reads
 from refunds import permissions
 from refunds.analytics import capacity, money, promise, quality, sources
 from refunds.analytics.figures import Page
@@ -73,6 +74,7 @@ def _csv(table, filename: str) -> HttpResponse:
 
 app_name = "analytics"
 urlpatterns = [
-    path("", admin.site.admin_view(require_safe(page)), name="index"),
-    path("<slug:slug>/", admin.site.admin_view(require_safe(page)), name="page"),
+    # Heavy, read-only pages: their queries go to the read replica when one is configured.
+    path("", admin.site.admin_view(require_safe(replica_reads(page))), name="index"),
+    path("<slug:slug>/", admin.site.admin_view(require_safe(replica_reads(page))), name="page"),
 ]
