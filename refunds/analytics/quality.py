@@ -163,15 +163,7 @@ def _by_reviewer(period: Period) -> Section:
         ]
         for name, row in zip(names, found, strict=True)
     ]
-    chart = ""
-    if any(row["answered"] for row in found):
-        chart = svg.share_hbars(
-            "Denials overturned on dispute, by who denied",
-            names,
-            [row["overturned"] for row in found],
-            [row["answered"] for row in found],
-            x_label="Overturned, share of answered disputes",
-        )
+    chart = _overturn_chart("Denials overturned on dispute, by who denied", names, found)
     return Section(
         "Overturned, by reviewer",
         chart=chart,
@@ -194,6 +186,19 @@ def _by_reviewer(period: Period) -> Section:
                 rows,
             )
         ],
+    )
+
+
+def _overturn_chart(title: str, names: list[str], found: list[dict]) -> str:
+    """Overturned out of answered disputes per row; none drawn when nothing was answered."""
+    if not any(row["answered"] for row in found):
+        return ""
+    return svg.share_hbars(
+        title,
+        names,
+        [row["overturned"] for row in found],
+        [row["answered"] for row in found],
+        x_label="Overturned, share of answered disputes",
     )
 
 
@@ -225,15 +230,7 @@ def _by_template(period: Period) -> Section:
         ]
         for name, row in zip(names, found, strict=True)
     ]
-    chart = ""
-    if any(row["answered"] for row in found):
-        chart = svg.share_hbars(
-            "Denials overturned on dispute, by denial template",
-            names,
-            [row["overturned"] for row in found],
-            [row["answered"] for row in found],
-            x_label="Overturned, share of answered disputes",
-        )
+    chart = _overturn_chart("Denials overturned on dispute, by denial template", names, found)
     return Section(
         "Overturned, by denial template",
         chart=chart,
