@@ -1,5 +1,7 @@
-"""On a phone, every decision panel of the request page opens inside the screen and can be
-filled in and sent (the bar's actions come from refunds.admin.actions)."""
+"""Every decision panel of the request page opens inside the screen, at a phone's width and at
+every wider one, and on a phone it can be filled in and sent; so can the Approve button, the
+panel the server sends back with an error, and the list of shortcuts (the bar's actions come
+from refunds.admin.actions)."""
 
 import pytest
 from playwright.sync_api import expect
@@ -16,6 +18,8 @@ pytestmark = [
 ]
 PHONE = {"width": 390, "height": 844}
 PANELS = [action for action in ACTIONS if action.form is not None]
+# Where the admin's and the bar's layouts change (640, 767, 1024 px) and either side of them.
+WIDTHS = (320, 390, 640, 641, 700, 768, 900, 1024, 1025, 1280, 1600)
 
 
 def _assert_inside(page, locator) -> None:
@@ -67,3 +71,59 @@ def test_approve_is_inside_a_phone_screen_and_works(page, sign_in, alice, rita):
     expect(page.locator(".messagelist")).to_contain_text(f"Approved request #{request.pk}")
     request.refresh_from_db()
     assert request.status in (Status.REVIEWED, Status.CREDITED)
+
+
+@pytest.mark.parametrize("who", ["reviewer", "support"])
+def test_every_panel_opens_inside_the_screen_at_every_width(
+    page, sign_in, alice, rita, sam, who, django_capture_on_commit_callbacks
+):
+    """Unclaimed, the reviewer's bar starts with Claim; the panels hang from the bar's right
+    edge, not from their own button, so none opens off the left edge whatever wraps where."""
+    if who == "support":
+        request, person = disputed(django_capture_on_commit_callbacks, alice, rita), sam
+    else:
+        request, person = submitted(alice), rita
+    sign_in(person)
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 844})
+        page.goto(f"/admin/refunds/refundrequest/{request.pk}/change/")
+        summaries = page.locator(".rq-bar__actions summary.rq-btn")
+        expect(summaries).to_have_count(2 if who == "support" else 1)
+        for button in page.locator(".rq-bar__actions .rq-btn").all():
+            _assert_inside(page, button)
+        for summary in summaries.all():
+            summary.click()
+            panel = page.locator("details.rq-pop[open] .rq-pop__panel")
+            expect(panel).to_be_visible()
+            _assert_inside(page, panel)
+            summary.click()
+            expect(panel).to_have_count(0)
+    screenshot(page, f"panels-{who}-{width}")
+
+
+def test_a_panel_sent_back_with_an_error_opens_inside_a_phone_screen(page, sign_in, alice, rita):
+    request = submitted(alice)
+    page.set_viewport_size(PHONE)
+    sign_in(rita)
+    page.goto(f"/admin/refunds/refundrequest/{request.pk}/change/")
+    page.get_by_text("Deny…").click()
+    panel = page.locator("details.rq-pop[open] .rq-pop__panel")
+    panel.get_by_label("Explanation to the pro").fill("   ")  # passes the browser, not the form
+    panel.get_by_label("Guidance for future leads").fill("Written on a phone.")
+    panel.get_by_role("button", name="Deny and notify the pro").click()
+    expect(panel).to_contain_text("This field is required.")
+    _assert_inside(page, panel)
+    screenshot(page, "panel-deny-error-390")
+    request.refresh_from_db()
+    assert request.status != Status.DENIED
+
+
+def test_the_shortcut_list_is_inside_a_phone_screen(page, sign_in, alice, rita):
+    request = submitted(alice)
+    page.set_viewport_size(PHONE)
+    sign_in(rita)
+    page.goto(f"/admin/refunds/refundrequest/{request.pk}/change/")
+    page.get_by_role("button", name="Shortcuts").click()
+    shortcuts = page.locator("#rq-keys")
+    expect(shortcuts).to_be_visible()
+    _assert_inside(page, shortcuts)
