@@ -1,13 +1,25 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import ServiceCategory
 from leads.choices import AttemptSource, Channel, Outcome, PaymentMethod, Sender
 
+# A thread's last activity: its latest message or contact attempt, else the lead's arrival.
+ACTIVITY = Coalesce("last_activity_at", "received_at")
+
 
 class Lead(models.Model):
-    """A customer's job request, sold to one pro; the pro may report it within the window."""
+    """A customer's job request, sold to one pro; the pro may report it within the window.
+
+    `last_activity_at` and `customer_wrote_at` are kept by Message.save and ContactAttempt.save
+    (a bulk load that skips them sets them itself), so Messages lists threads by activity from
+    an index and marks new replies without reading the messages.
+    """
 
     marketplace_id = models.CharField(
         verbose_name="marketplace id",
@@ -74,11 +86,34 @@ class Lead(models.Model):
         verbose_name="received at",
         default=timezone.now,
     )
+    last_activity_at = models.DateTimeField(
+        verbose_name="last activity",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the latest message or contact attempt happened; empty while none has.",
+    )
+    customer_wrote_at = models.DateTimeField(
+        verbose_name="customer's last message arrived",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the customer's latest message reached the thread (not when it was sent).",
+    )
+    read_at = models.DateTimeField(
+        verbose_name="opened by the pro",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the pro last opened the thread; a customer's message after it is new.",
+    )
 
     class Meta:
         ordering = ("-received_at", "-id")
         indexes = [
             models.Index(fields=["pro", "-received_at"], name="lead_pro_received"),
+            # Messages lists a pro's threads by ACTIVITY, newest first, a page at a time.
+            models.Index(F("pro"), ACTIVITY.desc(), F("id").desc(), name="lead_pro_activity"),
             models.Index(fields=["customer_phone"], name="lead_customer_phone"),
             models.Index(fields=["customer_email"], name="lead_customer_email"),
         ]
@@ -92,11 +127,33 @@ class Lead(models.Model):
         return f"{self.customer_name} — {self.category}"
 
     @property
+    def new_reply(self) -> bool:
+        """Whether the customer wrote since the pro last opened the thread (or ever, if never)."""
+        if self.customer_wrote_at is None:
+            return False
+        return self.read_at is None or self.customer_wrote_at > self.read_at
+
+    @property
     def available_channels(self) -> set[str]:
         channels = {Channel.MESSAGE.value}
         if self.customer_phone:
             channels.add(Channel.PHONE.value)
         return channels
+
+
+def _note_activity(lead_id: int, at: datetime, *, customer: bool = False) -> None:
+    """Move the lead's last activity to `at` unless it already is later; for a customer's
+    message, note that one arrived now (a pro who opened the thread before has not read it).
+
+    Conditional in the database, so two writers at once cannot move the activity back.
+    """
+    earlier = Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at)
+    changes = {
+        "last_activity_at": Case(When(earlier, then=Value(at)), default=F("last_activity_at"))
+    }
+    if customer:
+        changes["customer_wrote_at"] = timezone.now()
+    Lead.objects.filter(pk=lead_id).update(**changes)
 
 
 class AppendOnlyError(Exception):
@@ -148,6 +205,7 @@ class Message(models.Model):
         if self.pk is not None and not self._state.adding:
             raise AppendOnlyError("Messages in a lead's thread are never changed")
         super().save(*args, **kwargs)
+        _note_activity(self.lead_id, self.sent_at, customer=self.sender == Sender.CUSTOMER)
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Messages in a lead's thread are never deleted")
@@ -202,3 +260,7 @@ class ContactAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} — {self.get_outcome_display()}"
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        _note_activity(self.lead_id, self.attempted_at)

@@ -352,9 +352,13 @@ class Command(BaseCommand):
         received = lead["received_at"]
         t = received
         attempts = []
+        last_message = customer_wrote = None
         for k in range(self._thread_length(long_thread)):
             t = min(t + timedelta(minutes=rng.randrange(5, 600)), now)
             sender = "customer" if k == 0 else rng.choice(("pro", "customer", "pro", "system"))
+            last_message = t
+            if sender == "customer":
+                customer_wrote = t
             lines = {"pro": PRO_LINES, "customer": CUSTOMER_LINES}.get(sender, SYSTEM_LINES)
             self.rows.messages.append(
                 {
@@ -370,6 +374,10 @@ class Command(BaseCommand):
         for _ in range(rng.choice((0, 1, 1, 2))):
             at = min(received + timedelta(minutes=rng.randrange(10, 3000)), now)
             attempts.append(("phone", rng.choice(("no_answer", "voicemail", "answered")), at))
+        # The bulk load skips Message.save and ContactAttempt.save: keep what they keep.
+        times = [at for *_, at in attempts] + ([last_message] if last_message else [])
+        lead["last_activity_at"] = max(times, default=None)
+        lead["customer_wrote_at"] = customer_wrote
         for channel, outcome, at in attempts:
             self.rows.attempts.append(
                 {
