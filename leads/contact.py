@@ -50,3 +50,16 @@ def display_phone(stored: str) -> str:
     if not phonenumbers.is_valid_number(number):
         return stored
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def phone_search(text: str, region: str) -> tuple[str, str]:
+    """What a number the pro typed matches among stored phones, however it was typed.
+
+    Returns its E.164 form when it is a whole valid number (national numbers read in `region`),
+    to match exactly, and its digits when the text looks like part of a number (at least four
+    digits, nothing but digits, spaces and + - ( ) .), to match within a stored number.
+    """
+    e164, valid = normalise_phone(text, region)
+    digits = "".join(ch for ch in text if ch.isdigit())
+    looks_like_a_number = len(digits) >= 4 and all(ch.isdigit() or ch in " +-().\t" for ch in text)
+    return (e164 if valid else ""), (digits if looks_like_a_number else "")

@@ -50,3 +50,10 @@ def log_call(
         attempted_at=now or timezone.now(),
         source=AttemptSource.PRO,
     )
+
+
+def mark_read(*, pro: User, lead: Lead, now: datetime | None = None) -> None:
+    """Record that the pro opened the lead's thread: what the customer wrote so far is read."""
+    _check_owner(pro, lead)
+    lead.read_at = now or timezone.now()
+    lead.save(update_fields=("read_at",))

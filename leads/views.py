@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import Model, OuterRef, Subquery
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,27 +15,76 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import pro_required
 from leads import services
-from leads.access import get_own_lead, leads_for_pages
+from leads.access import get_own_lead, own_threads, thread_filters
 from leads.choices import Channel, Outcome
-from leads.forms import LogCallForm, MessageForm
+from leads.forms import ALL_THREADS, LogCallForm, MessageForm, ThreadSearchForm
 from leads.models import ContactAttempt, Lead, Message
 
 THREADS_PER_PAGE = 20
 
 
-def _threads_page(request: HttpRequest) -> Page:
-    """One page of the pro's threads with each thread's last message, in a fixed few queries."""
-    last = Message.objects.filter(lead=OuterRef("pk")).order_by("-sent_at", "-id")
-    threads = (
-        leads_for_pages(Lead.objects.filter(pro=request.user).select_related("category"))
-        .annotate(
-            last_body=Subquery(last.values("body")[:1]),
-            last_sender=Subquery(last.values("sender")[:1]),
-            last_at=Subquery(last.values("sent_at")[:1]),
-        )
-        .order_by("-received_at", "-id")
-    )
-    return Paginator(threads, THREADS_PER_PAGE).get_page(request.GET.get("page"))
+def _list_query(search: str, show: str, page: int = 1) -> str:
+    """The list's search, filter and page as a query string, leaving out the defaults."""
+    wanted = {"q": search, "show": "" if show == ALL_THREADS else show}
+    wanted["page"] = str(page) if page > 1 else ""
+    return urlencode({name: value for name, value in wanted.items() if value})
+
+
+@dataclass(frozen=True)
+class FilterLink:
+    label: str
+    url: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class ThreadList:
+    """What the Messages list shows: a page of threads and the search and filter behind it."""
+
+    threads: Page
+    form: ThreadSearchForm
+    search: str
+    show: str
+    filters: list[FilterLink]
+
+    @property
+    def show_label(self) -> str:
+        return next(f.label for f in self.filters if f.current)
+
+    @property
+    def clear_search_url(self) -> str:
+        query = _list_query("", self.show)
+        return reverse("messages") + (f"?{query}" if query else "")
+
+    @property
+    def query(self) -> str:
+        """The search and filter, for the page links."""
+        return _list_query(self.search, self.show)
+
+    @property
+    def thread_query(self) -> str:
+        """The search, filter and page: a thread lists the threads beside it as they were."""
+        return _list_query(self.search, self.show, self.threads.number)
+
+
+def _thread_list(request: HttpRequest) -> ThreadList:
+    """One page of the pro's threads as the URL asks, in a fixed few queries."""
+    form = ThreadSearchForm(request.GET or None, filters=thread_filters())
+    search, show = form.wanted()
+    region = request.user.pro_profile.market.country_code if search else ""
+    threads = own_threads(request.user, search=search, region=region, show=form.filters.get(show))
+    page = Paginator(threads, THREADS_PER_PAGE).get_page(request.GET.get("page"))
+    base = reverse("messages")
+    links = []
+    for value, label in form.fields["show"].choices:
+        query = _list_query(search, value)
+        links.append(FilterLink(label, f"{base}?{query}" if query else base, value == show))
+    return ThreadList(page, form, search, show, links)
+
+
+def _list_context(request: HttpRequest) -> dict:
+    thread_list = _thread_list(request)
+    return {"thread_list": thread_list, "threads": thread_list.threads}
 
 
 @dataclass(frozen=True)
@@ -72,7 +122,7 @@ def _render_thread(
         "leads/thread.html",
         {
             "nav_section": "marketing",
-            "threads": _threads_page(request),
+            **_list_context(request),
             "lead": lead,
             "timeline": _timeline(list(lead.messages.all()), attempts),
             "attempt_count": len(attempts),
@@ -90,7 +140,7 @@ def thread_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "leads/messages.html",
-        {"nav_section": "marketing", "threads": _threads_page(request)},
+        {"nav_section": "marketing", **_list_context(request)},
     )
 
 
@@ -98,7 +148,9 @@ def thread_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @pro_required
 def thread(request: HttpRequest, lead_id: int) -> HttpResponse:
-    return _render_thread(request, get_own_lead(request, lead_id))
+    lead = get_own_lead(request, lead_id)
+    services.mark_read(pro=request.user, lead=lead)
+    return _render_thread(request, lead)
 
 
 @require_POST

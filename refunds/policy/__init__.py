@@ -88,6 +88,11 @@ def window_open(received_at: datetime, now: datetime, params: Params) -> bool:
     return now <= report_deadline(received_at, params)
 
 
+def earliest_reportable_receipt(now: datetime, params: Params) -> datetime:
+    """The oldest receipt whose window is still open at `now` (window_open, as a bound)."""
+    return now - timedelta(days=params.report_window_days)
+
+
 def review_due(submitted_at: datetime, params: Params) -> datetime:
     return submitted_at + timedelta(hours=params.review_hours)
 

@@ -414,3 +414,14 @@ def report_deadline(lead: Lead) -> datetime:
 
 def reportable(lead: Lead, now: datetime | None = None) -> bool:
     return policy.window_open(lead.received_at, now or timezone.now(), params())
+
+
+def reportable_leads(leads: QuerySet[Lead], now: datetime | None = None) -> QuerySet[Lead]:
+    """The leads whose ⋮ menu offers Report: never reported, and the window still open."""
+    since = policy.earliest_reportable_receipt(now or timezone.now(), params())
+    return leads.filter(received_at__gte=since, refund_request__isnull=True)
+
+
+def reported_leads(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    """The leads the pro has reported, whatever became of the request (withdrawn included)."""
+    return leads.filter(refund_request__isnull=False)
