@@ -71,7 +71,8 @@ def _thread_list(request: HttpRequest) -> ThreadList:
     """One page of the pro's threads as the URL asks, in a fixed few queries."""
     form = ThreadSearchForm(request.GET or None, filters=thread_filters())
     search, show = form.wanted()
-    region = request.user.pro_profile.market.country_code if search else ""
+    profile = getattr(request.user, "pro_profile", None) if search else None
+    region = profile.market.country_code if profile is not None else ""
     threads = own_threads(request.user, search=search, region=region, show=form.filters.get(show))
     page = Paginator(threads, THREADS_PER_PAGE).get_page(request.GET.get("page"))
     base = reverse("messages")

@@ -4,8 +4,11 @@ the customer's name, phone or email, and the filters Reportable now / Reported /
 import json
 import re
 from datetime import datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,6 +16,7 @@ from integrations.choices import Scope
 from integrations.models import ApiKey
 from leads import services as leads_services
 from leads.choices import Outcome, Sender
+from leads.models import Lead
 from refunds import services
 from refunds.choices import Reason, Status
 from tests.factories import LeadFactory, MessageFactory, RefundRequestFactory
@@ -364,6 +368,17 @@ def test_reportable_now_is_exactly_the_threads_whose_menu_offers_report(client_f
         assert offers_report == (lead.pk in reportable), lead.customer_name
 
 
+def test_reportable_now_ends_exactly_where_the_report_window_closes(alice):
+    now = timezone.now()
+    window = timedelta(days=services.params().report_window_days)
+    last_moment = LeadFactory(pro=alice, received_at=now - window)
+    just_past = LeadFactory(pro=alice, received_at=now - window - timedelta(microseconds=1))
+    found = set(services.reportable_leads(alice.leads.all(), now=now))
+    assert found == {last_moment}
+    assert services.reportable(last_moment, now=now)
+    assert not services.reportable(just_past, now=now)
+
+
 def test_a_report_moves_the_thread_from_reportable_to_reported(client_for, alice, states):
     fresh = states[0]
     services.submit_report(pro=alice, lead_id=fresh.pk, reason=Reason.SPAM)
@@ -484,3 +499,20 @@ def test_the_thread_page_query_count_is_the_same_at_5_and_50_threads(
     with django_assert_max_num_queries(THREAD_MAX_QUERIES):
         response = client.get(thread_url(lead), {"q": "customer", "show": "reported"})
     assert response.status_code == 200
+
+
+# The benchmark's data set
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_generated_data_set_keeps_what_the_saves_keep():
+    """generate_load writes rows in bulk, past Message.save and ContactAttempt.save."""
+    call_command("generate_load", leads=200, seed=3, quiet=True, stdout=StringIO())
+    leads = Lead.objects.annotate(
+        message=Max("messages__sent_at"),
+        customer=Max("messages__sent_at", filter=Q(messages__sender=Sender.CUSTOMER)),
+    ).annotate(attempt=Max("contact_attempts__attempted_at"))
+    for lead in leads:
+        expected = max((at for at in (lead.message, lead.attempt) if at), default=None)
+        assert lead.last_activity_at == expected
+        assert lead.customer_wrote_at == lead.customer
