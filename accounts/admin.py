@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts.models import InboxMessage, LedgerEntry, Market, ProProfile, ServiceCategory, User
+from accounts.money import money_change
 
 
 class ProProfileInline(admin.StackedInline):
@@ -65,11 +66,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "pro", "kind", "amount", "memo")
+    list_display = ("created_at", "pro", "kind", "amount_shown", "memo")
     list_filter = ("kind",)
     list_select_related = ("pro",)
     search_fields = ("pro__email", "memo")
     date_hierarchy = "created_at"
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_shown(self, obj: LedgerEntry) -> str:
+        return money_change(obj.amount)
 
 
 @admin.register(InboxMessage)

@@ -1,11 +1,13 @@
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.choices import LedgerKind, Role
+from accounts.money import CURRENCY_OF_COUNTRY, currency_of_country
 from accounts.timezones import validate_time_zone
 
 
@@ -121,6 +123,20 @@ class Market(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.country_code.upper() not in CURRENCY_OF_COUNTRY:
+            raise ValidationError(
+                {
+                    "country_code": "Prices here can only be written for markets in "
+                    f"{', '.join(sorted(CURRENCY_OF_COUNTRY))} so far."
+                }
+            )
+
+    @property
+    def currency(self) -> str:
+        """The ISO 4217 code of the money its pros pay and are refunded in."""
+        return currency_of_country(self.country_code)
 
 
 class ServiceCategory(models.Model):

@@ -93,8 +93,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
             ],
-            # Every template writes times one way: {{ value|when }} (accounts/templatetags).
-            "builtins": ["accounts.templatetags.local_time"],
+            # Every template writes times and money one way: {{ value|when }},
+            # {{ amount|money }} (accounts/templatetags).
+            "builtins": ["accounts.templatetags.local_time", "accounts.templatetags.money"],
         },
     },
 ]
@@ -208,6 +209,22 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Lead refunds <refunds@localhost>")
+
+# Where the site answers, for the absolute links in emails (a pro's Inbox message, a request in
+# the admin): scheme and host, no path. Unset, production uses https:// and the first host of
+# ALLOWED_HOSTS; development and tests the address runserver and the demo use.
+SITE_URL = env_str("SITE_URL").strip().rstrip("/")
+if not SITE_URL:
+    if DEBUG or TESTING:
+        SITE_URL = "http://127.0.0.1:8000"
+    elif ALLOWED_HOSTS[0].startswith((".", "*")):
+        raise ImproperlyConfigured(
+            f"SITE_URL must be set: the first of ALLOWED_HOSTS ({ALLOWED_HOSTS[0]}) is a pattern"
+        )
+    else:
+        SITE_URL = f"https://{ALLOWED_HOSTS[0]}"
+if not SITE_URL.startswith(("http://", "https://")) or not SITE_URL.split("://", 1)[1]:
+    raise ImproperlyConfigured(f"SITE_URL must be http(s)://<host>, not {SITE_URL!r}")
 
 # The cache holds the sign-in throttle's counts. Local memory suits one web process; several
 # need a shared cache: CACHE_URL=db://django_cache (after createcachetable) or redis://host:6379.

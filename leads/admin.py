@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.money import money
 from leads.models import ContactAttempt, Lead, Message
 
 
@@ -29,7 +30,7 @@ class ContactAttemptInline(admin.TabularInline):
 class LeadAdmin(admin.ModelAdmin[Lead]):
     """Leads come from the marketplace: reviewers read them here, nobody edits them."""
 
-    list_display = ("customer_name", "pro", "category", "location", "price", "received_at")
+    list_display = ("customer_name", "pro", "category", "location", "price_shown", "received_at")
     list_filter = ("category", "payment_method", "pro__pro_profile__market")
     list_select_related = ("pro", "category")
     search_fields = ("customer_name", "customer_phone", "customer_email", "marketplace_id")
@@ -42,6 +43,10 @@ class LeadAdmin(admin.ModelAdmin[Lead]):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="Price", ordering="price")
+    def price_shown(self, obj: Lead) -> str:
+        return money(obj.price)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -1,7 +1,12 @@
-"""The wording of what pros receive in their Inbox (and by email) about their requests."""
+"""The wording of what pros receive in their Inbox (and by email) about their requests.
 
-from django.utils import formats, timezone
+Money through accounts.money, days through the `day_in` formatter, in the pro's own zone: the
+worker that writes these has no reader of its own. A denial is disputed from its message in the
+Inbox (the form under it), so nothing here asks for a reply to an email.
+"""
 
+from accounts.money import money
+from accounts.templatetags.local_time import day_in
 from accounts.timezones import zone_of
 from leads.choices import PaymentMethod
 from refunds.choices import DecisionKind
@@ -10,10 +15,7 @@ from refunds.models import Credit, Decision, RefundRequest
 
 def _lead_line(request: RefundRequest) -> str:
     lead = request.lead
-    # Written in the pro's own zone: the worker that sends it has none of its own.
-    received = formats.date_format(
-        timezone.localtime(lead.received_at, zone_of(request.pro)), "N j, Y"
-    )
+    received = day_in(lead.received_at, zone_of(request.pro).key)
     return f"the {lead.category} lead from {lead.customer_name} (received {received})"
 
 
@@ -29,15 +31,16 @@ def approval(request: RefundRequest, credit: Credit) -> tuple[str, str]:
         )
     else:
         opening = "Good news: we approved your refund request."
+    amount = money(credit.amount, request.market.currency if request.market else "")
     if credit.method == PaymentMethod.BALANCE:
-        money = f"${credit.amount} has been added to your prepaid balance and is available now."
+        paid = f"{amount} has been added to your prepaid balance and is available now."
     else:
-        expected = formats.date_format(credit.expected_on, "l, N j") if credit.expected_on else ""
-        money = (
-            f"${credit.amount} is being refunded to the card you paid with. Card refunds take a "
-            f"few business days; expect it by {expected}."
+        expected = day_in(credit.expected_on, zone_of(request.pro).key)
+        paid = (
+            f"{amount} is being refunded to the card you paid with. Card refunds take a few "
+            f"business days; expect it by {expected}."
         )
-    body = f"{opening}\n\nThis is for {_lead_line(request)}.\n\n{money}"
+    body = f"{opening}\n\nThis is for {_lead_line(request)}.\n\n{paid}"
     if decision.explanation and decision.kind != DecisionKind.AUTO_APPROVAL:
         body += f"\n\nNote from our team: {decision.explanation}"
     return subject, body
@@ -45,17 +48,17 @@ def approval(request: RefundRequest, credit: Credit) -> tuple[str, str]:
 
 def denial(request: RefundRequest, decision: Decision) -> tuple[str, str]:
     if decision.kind == DecisionKind.DISPUTE:
-        subject = f"Dispute reviewed: refund still declined ({request.lead.customer_name})"
+        subject = f"Dispute reviewed: refund still denied ({request.lead.customer_name})"
         opening = (
             f"Our support team looked again at {_lead_line(request)} and kept the earlier decision."
         )
         closing = "This decision is final."
     else:
-        subject = f"Refund declined: {request.lead.customer_name}"
+        subject = f"Refund denied: {request.lead.customer_name}"
         opening = f"We could not approve your refund request for {_lead_line(request)}."
         closing = (
-            "If you think we got this wrong, reply to this message to dispute the decision; "
-            "our support team will look at it again."
+            "If you think we got this wrong, dispute the decision from this message in your "
+            "Inbox; someone from support who did not make it will look again."
         )
     return subject, (
         f"{opening}\n\nWhy: {decision.explanation}\n\n"
@@ -72,5 +75,5 @@ AUTO_DENIAL_GUIDANCE = (
 def auto_denial_explanation(peer_why: str) -> str:
     return (
         "You have asked for refunds on many more of your leads than other pros in your area, "
-        f"so this request was declined automatically. {peer_why}"
+        f"so this request was denied automatically. {peer_why}"
     )

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.decorators import pro_required
 from accounts.models import InboxMessage
-from accounts.templatetags.local_time import when
+from accounts.templatetags.local_time import day, when
 from leads.access import get_own_lead
 from leads.models import Lead
 from refunds import policy, services
@@ -55,7 +55,7 @@ def _hours_text(hours: float | None) -> str:
 def _already_reported(request: HttpRequest, refund_request: RefundRequest) -> HttpResponse:
     messages.info(
         request,
-        f"You reported this lead on {refund_request.submitted_at:%B %-d, %Y}. "
+        f"You reported this lead on {day(refund_request.submitted_at)}. "
         f"Its status: {refund_request.get_status_display().lower()}.",
     )
     return redirect("lead_thread", refund_request.lead_id)
@@ -138,7 +138,7 @@ def report(request: HttpRequest, lead_id: int) -> HttpResponse:
             else:
                 messages.warning(
                     request,
-                    "Your refund request was declined automatically. The reason is in your Inbox.",
+                    "Your refund request was denied automatically. The reason is in your Inbox.",
                 )
             return redirect("lead_thread", lead.pk)
     return _render_report(request, lead, form)

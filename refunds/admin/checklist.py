@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.urls import reverse
-from django.utils import timezone
 
+from accounts.templatetags.local_time import day
 from refunds import services
 from refunds.admin.display import (
     contact_effort_verdict,
@@ -47,7 +47,7 @@ def checklist(request: RefundRequest) -> list[Line]:
             "Reported within the window",
             "ok" if a.window_open else "bad",
             f"The lead was {hours(a.lead_age_hours)} old when reported; "
-            f"reporting closes {timezone.localtime(a.deadline):%b %-d}",
+            f"reporting closes {day(a.deadline)}",
         )
     ]
 

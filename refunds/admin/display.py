@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils.safestring import SafeData, SafeString
 
+from accounts.money import money
 from refunds import services
 from refunds.choices import OPEN_STATUSES, STATUS_COLOURS, Reason, Status
 from refunds.models import Dispute, RefundRequest
@@ -162,7 +163,7 @@ def fact_rows(facts: dict) -> list[tuple[str, str]]:
                 return ", ".join(f"#{v}" for v in value) or "none"
             return ", ".join(str(v).replace("_", " ") for v in value) or "none"
         if key == "price":
-            return f"${value}"
+            return money(value)
         return str(value)
 
     return [(FACT_LABELS.get(key, key), shown(key, value)) for key, value in facts.items()]

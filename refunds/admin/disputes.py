@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from accounts.admin import ReadOnlyAdmin
+from accounts.templatetags.local_time import day
 from refunds.admin.display import REASON_SHORT, clock_chip, dispute_clock, duration, html
 from refunds.admin.filters import DisputeStateFilter
 from refunds.admin.request_page import RequestPage, load_request
@@ -120,7 +121,7 @@ class DisputeAdmin(ReadOnlyAdmin, admin.ModelAdmin[Dispute]):
             decision.get_outcome_display(),
             mine,
             who,
-            timezone.localtime(decision.decided_at).strftime("%b %-d"),
+            day(decision.decided_at),
         )
 
     @admin.display(description="Pro's reply")

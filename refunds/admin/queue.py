@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.admin import ReadOnlyAdmin
 from accounts.models import User
+from accounts.templatetags.local_time import clock
 from refunds import permissions, services
 from refunds.admin import review_path
 from refunds.admin.display import (
@@ -162,7 +163,7 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
         return html(
             '{}<br><span class="rq-claim" title="Claimed until {}">{}</span>',
             badge,
-            timezone.localtime(obj.claimed_until).strftime("%H:%M %Z"),
+            clock(obj.claimed_until),
             obj.claimed_by,
         )
 

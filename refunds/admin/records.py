@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from accounts.admin import ReadOnlyAdmin
+from accounts.money import money
+from accounts.templatetags.local_time import day
 from refunds import permissions, services
 from refunds.admin.display import html
 from refunds.admin.filters import CreditProgressFilter, StuckCreditFilter
@@ -21,7 +22,7 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
     list_display = (
         "request",
         "pro",
-        "amount",
+        "amount_shown",
         "method",
         "status",
         "attempts",
@@ -35,7 +36,7 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
     search_fields = ("request__pro__email", "request__lead__customer_name", "gateway_reference")
     readonly_fields = (
         "request",
-        "amount",
+        "amount_shown",
         "method",
         "status",
         "attempts",
@@ -50,6 +51,10 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
     @admin.display(description="Pro")
     def pro(self, obj: Credit) -> str:
         return obj.request.pro.display_name
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_shown(self, obj: Credit) -> str:
+        return money(obj.amount)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         extra_context = {
@@ -90,9 +95,9 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
     def when(self, obj: Credit) -> str:
         if obj.posted_at is None:
             return "—"
-        posted = f"{timezone.localtime(obj.posted_at):%b %-d, %Y}"
+        posted = day(obj.posted_at)
         if obj.expected_on:
-            return f"{posted}, on the card by {obj.expected_on:%b %-d}"
+            return f"{posted}, on the card by {day(obj.expected_on)}"
         return posted
 
     @admin.display(description="Last error")

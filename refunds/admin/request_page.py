@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition
 
 from accounts.models import User
+from accounts.money import money
 from refunds import permissions, services
 from refunds.admin import review_path
 from refunds.admin.actions import ACTIONS, BY_NAME, Button, ReviewerAction
@@ -185,7 +186,7 @@ class RequestPage:
             form = bound or action.form(
                 prefix=action.name, initial=initial if action.offers_templates else None
             )
-        price = refund.lead.price
+        price = money(refund.lead.price, refund.market.currency)
         return Button(
             action=action,
             label=action.label.format(price=price),
@@ -216,7 +217,9 @@ class RequestPage:
             )
             return HttpResponseRedirect(here)
         done = action.done.format(
-            pk=refund.pk, price=refund.lead.price, pro=refund.pro.display_name
+            pk=refund.pk,
+            price=money(refund.lead.price, refund.market.currency),
+            pro=refund.pro.display_name,
         )
         filters = review_path.queue_filters(http)
         if action.name == "undo":

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from accounts.admin import ReadOnlyAdmin
+from accounts.money import money
 from refunds import permissions, services
 from refunds.admin.display import html
 from refunds.admin.filters import DefaultChoiceFilter
@@ -89,7 +90,7 @@ class SpotCheckAdmin(ReadOnlyAdmin, admin.ModelAdmin[SpotCheck]):
 
     @admin.display(description="Credited")
     def price(self, obj: SpotCheck) -> str:
-        return f"${obj.decision.request.lead.price}"
+        return money(obj.decision.request.lead.price)
 
     @admin.display(description="Verdict")
     def verdict(self, obj: SpotCheck) -> str:

@@ -11,6 +11,8 @@ from django.db import connection
 from django.db.models import DurationField, ExpressionWrapper, F, Func, QuerySet
 from django.utils.html import format_html
 
+from accounts.money import money
+
 
 @dataclass(frozen=True)
 class Table:
@@ -111,5 +113,16 @@ def share_text(part: int, whole: int) -> str:
 
 
 def money_text(value: Decimal | None) -> str:
-    """Dollars with two decimals, as the product shows money everywhere: $1,234.50."""
-    return f"${value or Decimal(0):,.2f}"
+    """Money as the product writes it everywhere (accounts.money): $1,234.50."""
+    return money(value)
+
+
+class Amount(Decimal):
+    """A table cell of money: $1,234.50 on the page, the plain number 1234.50 in the CSV (whose
+    column header names the currency)."""
+
+    def __new__(cls, value: Decimal | None) -> Amount:
+        return super().__new__(cls, Decimal(value or 0).quantize(Decimal("0.01")))
+
+    def __html__(self) -> str:
+        return money(self)

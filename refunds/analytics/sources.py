@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.db.models import Count, FloatField, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -17,7 +16,16 @@ from accounts.models import Market, User
 from leads.models import Lead
 from refunds import policy
 from refunds.analytics import svg
-from refunds.analytics.figures import Figure, Link, Page, Section, Table, share_text
+from refunds.analytics.figures import (
+    Amount,
+    Figure,
+    Link,
+    Page,
+    Section,
+    Table,
+    money_text,
+    share_text,
+)
 from refunds.analytics.period import Period
 from refunds.choices import Reason, Status
 from refunds.models import MarketPeerStats, RefundRequest
@@ -77,7 +85,7 @@ NOTE = (
 
 def _row(label: str, group: dict) -> list:
     rate = round(100 * group["approved"] / group["decided"], 1) if group["decided"] else ""
-    money = (group["credited"] or Decimal(0)).quantize(Decimal("0.01"))
+    money = Amount(group["credited"])
     return [label, group["requests"], group["decided"], group["approved"], rate, money]
 
 
@@ -96,7 +104,7 @@ def _section(title: str, name: str, first: str, labelled: list[tuple[str, dict]]
             x_label="Requests in the period · approved of those decided · credited",
             label_width=160,
             value_labels=[
-                f"{row[1]} · {share_text(row[3], row[2])} approved · ${row[5]:,}"
+                f"{row[1]} · {share_text(row[3], row[2])} approved · {money_text(row[5])}"
                 if row[2]
                 else f"{row[1]} · none decided"
                 for row in rows
@@ -112,7 +120,7 @@ def _section(title: str, name: str, first: str, labelled: list[tuple[str, dict]]
                 share_text(total["approved"], total["decided"]),
                 f"{total['approved']} of {total['decided']} decided",
             ),
-            Figure("Credited", f"${(total['credited'] or 0):,.2f}"),
+            Figure("Credited", money_text(total["credited"])),
         ]
         if first == "reason"
         else [],

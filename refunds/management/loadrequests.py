@@ -276,7 +276,7 @@ class Requests:
 
     def _decision(self, rid: int, outcome: str, reviewer: int, at, pro: int, told: bool) -> dict:
         denied = outcome == "denied"
-        subject = "Refund declined" if denied else "Refund approved"
+        subject = "Refund denied" if denied else "Refund approved"
         return {
             "notice_id": self._notice(pro, at, subject) if told else None,
             "id": self.writer.new_id(Decision),
@@ -306,7 +306,7 @@ class Requests:
 
     def _auto_denial(self, rid: int, pro: int, at: datetime, why: str) -> dict:
         return {
-            "notice_id": self._notice(pro, at, "Refund declined"),
+            "notice_id": self._notice(pro, at, "Refund denied"),
             "id": self.writer.new_id(Decision),
             "request_id": rid,
             "outcome": "denied",

@@ -33,7 +33,7 @@ def open_dispute(
             not Dispute.objects.filter(request=request).exists(),
             "You have already disputed this decision; support's answer is final.",
         )
-        require(can_proceed(request.open_dispute), "Only a declined request can be disputed.")
+        require(can_proceed(request.open_dispute), "Only a denied request can be disputed.")
         before = request.status
         request.open_dispute()
         request.save(update_fields=("status",))

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from accounts.models import User
+from accounts.templatetags.local_time import day
 from leads.models import Lead
 from refunds import notices, policy
 from refunds.choices import DecisionKind, Outcome, Status
@@ -52,9 +53,9 @@ def submit_report(
             if existing is not None:
                 raise AlreadyReported(existing)
             if not policy.window_open(lead.received_at, now, p):
-                deadline = timezone.localtime(policy.report_deadline(lead.received_at, p))
+                deadline = policy.report_deadline(lead.received_at, p)
                 raise RefundError(
-                    f"Reporting for this lead closed on {deadline:%B %-d, %Y}: "
+                    f"Reporting for this lead closed on {day(deadline)}: "
                     f"leads can be reported for {p.report_window_days} days after you receive them."
                 )
             assessment = assess_lead(lead, reason, now)

@@ -89,4 +89,4 @@ def test_notices_write_dates_in_the_pros_zone(alice):
     # 3 AM UTC on March 1 is still February 28 in Chicago.
     lead = LeadFactory(pro=alice, received_at=datetime(2026, 3, 1, 3, 0, tzinfo=UTC))
     request = RefundRequestFactory(lead=lead)
-    assert "(received Feb. 28, 2026)" in notices._lead_line(request)
+    assert "(received Feb 28, 2026)" in notices._lead_line(request)

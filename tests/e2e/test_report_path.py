@@ -257,7 +257,7 @@ def test_a_pro_reads_a_denial_and_disputes_it(page, sign_in, alice, rita):
     expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
     _both_widths(page, "pro-inbox")
 
-    page.get_by_role("link", name=re.compile("Refund declined: Maria Lopez")).click()
+    page.get_by_role("link", name=re.compile("Refund denied: Maria Lopez")).click()
     expect(page.get_by_role("heading", name="Reply to dispute")).to_be_visible()
     _both_widths(page, "pro-inbox-denial")
     page.get_by_label("Why should we look again?").fill(

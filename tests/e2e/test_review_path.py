@@ -112,7 +112,7 @@ def test_a_denial_is_disputed_and_support_overturns_it(page, sign_in, alice, bob
 
     sign_in(alice)
     page.goto("/inbox/")
-    page.get_by_text("Refund declined: Dana Whitfield").click()
+    page.get_by_text("Refund denied: Dana Whitfield").click()
     expect(page.get_by_text("The customer only asked about a roof")).to_be_visible()
     page.get_by_label("Why should we look again?").fill("The thread shows the roof request.")
     page.get_by_role("button", name="Send dispute").click()

@@ -56,7 +56,7 @@ def test_it_shows_the_leads_card(client_for, lead):
     assert "$24.50" in html
     assert "paid with prepaid balance" in html
     deadline = services.report_deadline(lead)
-    assert f"Report by {deadline:%B} {deadline.day}, {deadline.year}" in html
+    assert f"Report by {deadline:%b} {deadline.day}, {deadline.year}" in html
 
 
 def test_it_shows_messages_and_attempts_in_time_order(client_for, lead):
@@ -107,7 +107,7 @@ def test_it_says_reporting_closed_past_the_window(client_for, alice):
     lead = LeadFactory(pro=alice, received_at=timezone.now() - timedelta(days=20))
     html = client_for(alice).get(url(lead)).content.decode()
     deadline = services.report_deadline(lead)
-    assert f"Reporting closed on {deadline:%B} {deadline.day}, {deadline.year}" in html
+    assert f"Reporting closed on {deadline:%b} {deadline.day}, {deadline.year}" in html
     assert reverse("report", args=[lead.pk]) not in html
 
 
@@ -138,7 +138,7 @@ def test_it_shows_a_denial(client_for, lead, rita, django_capture_on_commit_call
     request.refresh_from_db()
     assert request.status == Status.DENIED
     html = client_for(lead.pro).get(url(lead)).content.decode()
-    assert "Refund declined on" in html
+    assert "Refund denied on" in html
     notice = request.decisions.get().notice
     assert reverse("inbox_message", args=[notice.pk]) in html
 

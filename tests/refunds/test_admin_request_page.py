@@ -387,7 +387,7 @@ def test_every_action_of_the_table_shows_its_label_and_works_from_the_page(
             settings.REFUND_POLICY = {**policy, "UNDO_SECONDS": 60}
             services.approve(reviewer=rita, request_id=request.pk)
         html = client.get(page_of(request)).text
-        label = action.label.format(price=request.lead.price)
+        label = action.label.format(price=f"${request.lead.price}")
         assert label in html, action.name
         data = {"transition": action.name}
         if action.form is not None:
@@ -400,7 +400,7 @@ def test_every_action_of_the_table_shows_its_label_and_works_from_the_page(
         response = client.post(page_of(request), data)
         assert response.status_code == 302, action.name
         done = action.done.format(
-            pk=request.pk, price=request.lead.price, pro=request.pro.display_name
+            pk=request.pk, price=f"${request.lead.price}", pro=request.pro.display_name
         )
         assert any(m.startswith(done) for m in _messages(response)), action.name
         assert RefundEvent.objects.filter(request=request, action=action.name).exists()

@@ -91,7 +91,7 @@ def test_it_hides_another_pros_message(client_for, alice, bob):
 def test_a_denial_offers_reply_to_dispute(client_for, lead, decide):
     notice = decide(lead)
     html = client_for(lead.pro).get(message_url(notice)).content.decode()
-    assert "Refund declined" in html
+    assert "Refund denied" in html
     assert "The request was for plumbing, which you offer." in html
     assert "Remove categories you no longer serve." in html
     assert "Reply to dispute" in html
@@ -117,7 +117,7 @@ def test_replying_opens_a_dispute(client_for, lead, decide):
     assert dispute.message == "The customer wanted a roofer, see the chat."
     assert dispute.request.status == Status.DISPUTED
     today = timezone.now()
-    assert f"Disputed on {today:%B} {today.day}, {today.year}" in html
+    assert f"Disputed on {today:%b} {today.day}, {today.year}" in html
     # The pro is told when to expect support's answer (REFUND_DISPUTE_HOURS after the reply).
     assert "Support will answer here in your Inbox by" in html
     assert "Reply to dispute" not in html
@@ -137,7 +137,7 @@ def test_it_allows_one_dispute_only(client_for, lead, decide):
 def test_it_refuses_to_dispute_an_approval(client_for, lead, decide):
     notice = decide(lead, approve=True)
     response = client_for(lead.pro).post(dispute_url(notice), {"message": "Why?"}, follow=True)
-    assert "Only a declined request can be disputed." in response.content.decode()
+    assert "Only a denied request can be disputed." in response.content.decode()
     assert not Dispute.objects.exists()
 
 
@@ -188,7 +188,7 @@ def test_the_inbox_then_shows_the_disputes_outcome(
             guidance="Report only leads outside your categories.",
         )
     inbox = client.get(INBOX).content.decode()
-    assert "Dispute reviewed: refund still declined" in inbox
+    assert "Dispute reviewed: refund still denied" in inbox
     original = client.get(message_url(notice)).content.decode()
     assert "Support reviewed your dispute and kept the decision." in original
     assert "Reply to dispute" not in original

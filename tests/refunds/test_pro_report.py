@@ -138,7 +138,7 @@ def test_it_refuses_when_the_window_closes_between_form_and_submit(client_for, a
     assert response.status_code == 200
     deadline = services.report_deadline(lead)
     assert (
-        f"Reporting for this lead closed on {deadline:%B} {deadline.day}, {deadline.year}" in html
+        f"Reporting for this lead closed on {deadline:%b} {deadline.day}, {deadline.year}" in html
     )
     assert "Submit refund request" not in html
     assert not RefundRequest.objects.exists()
@@ -246,10 +246,10 @@ def test_it_denies_automatically_a_pro_far_above_peers(
     assert request.decisions.get().kind == "automatic"
 
     html = client_for(alice).get(thread_url(leads[0])).content.decode()
-    assert "Your refund request was declined automatically." in html
-    assert "Refund declined automatically on" in html
+    assert "Your refund request was denied automatically." in html
+    assert "Refund denied automatically on" in html
     message = alice.inbox_messages.get()
-    assert "declined automatically" in message.body
+    assert "denied automatically" in message.body
     assert mail.outbox == []
 
 
