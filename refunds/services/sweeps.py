@@ -8,7 +8,6 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +15,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.models import InboxMessage, User
 from config.db_router import using_replica
+from refunds import emails
 from refunds.choices import (
     OPEN_STATUSES,
     CreditStatus,
@@ -182,8 +182,8 @@ def sweep_overdue(*, now: datetime | None = None) -> list[int]:
             .distinct()
         )
         if recipients:
-            subject, body = _overdue_digest(overdue, now)
-            send_mail(subject, body, None, recipients)
+            subject, context = _overdue_digest(overdue, now)
+            emails.send("digest", subject, context, recipients)
         return [r.pk for r in overdue]
 
 
@@ -222,43 +222,53 @@ def sweep_overdue_disputes(*, now: datetime | None = None) -> list[int]:
         )
         if recipients:
             count = len(overdue)
-            site = getattr(settings, "SITE_URL", "").rstrip("/")
-            lines = [
-                f"- #{d.request_id} {d.request.lead.customer_name}, for "
-                f"{d.request.pro.display_name}: {int((now - d.due_at).total_seconds() // 3600)} h "
-                f"overdue\n  {site}{reverse('admin:refunds_dispute_change', args=[d.pk])}"
+            items = [
+                {
+                    "title": f"#{d.request_id} {d.request.lead.customer_name}",
+                    "detail": f"for {d.request.pro.display_name}: "
+                    f"{int((now - d.due_at).total_seconds() // 3600)} h overdue",
+                    "url": emails.absolute(reverse("admin:refunds_dispute_change", args=[d.pk])),
+                }
                 for d in overdue
             ]
-            send_mail(
+            subject = (
                 f"{count} dispute{'s' if count != 1 else ''} past the "
-                f"{params().dispute_hours}-hour answer time",
-                "These pros are waiting for support's answer to their dispute:\n\n"
-                + "\n".join(lines),
-                None,
+                f"{params().dispute_hours}-hour answer time"
+            )
+            emails.send(
+                "digest",
+                subject,
+                {
+                    "subject": subject,
+                    "intro": "These pros are waiting for support's answer to their dispute:",
+                    "items": items,
+                },
                 recipients,
             )
         return [d.request_id for d in overdue]
 
 
-def _overdue_digest(requests: list[RefundRequest], now: datetime) -> tuple[str, str]:
+def _overdue_digest(requests: list[RefundRequest], now: datetime) -> tuple[str, dict]:
     count = len(requests)
     subject = (
         f"{count} refund request{'s' if count != 1 else ''} past the "
         f"{params().review_hours}-hour review deadline"
     )
-    site = getattr(settings, "SITE_URL", "").rstrip("/")
-    lines = []
-    for request in requests:
-        late = now - request.due_at
-        hours = int(late.total_seconds() // 3600)
-        lines.append(
-            f"- #{request.pk} {request.lead.customer_name}, {request.get_reason_display()}, "
-            f"for {request.pro.display_name}: {hours} h overdue\n"
-            f"  {site}{reverse('admin:refunds_refundrequest_change', args=[request.pk])}"
-        )
-    body = (
-        "These requests have waited longer than pros are promised. Please decide them first:\n\n"
-        + "\n".join(lines)
-        + "\n\nThe queue lists them at the top, oldest deadline first."
-    )
-    return subject, body
+    items = [
+        {
+            "title": f"#{request.pk} {request.lead.customer_name}",
+            "detail": f"{request.get_reason_display()}, for {request.pro.display_name}: "
+            f"{int((now - request.due_at).total_seconds() // 3600)} h overdue",
+            "url": emails.absolute(
+                reverse("admin:refunds_refundrequest_change", args=[request.pk])
+            ),
+        }
+        for request in requests
+    ]
+    return subject, {
+        "subject": subject,
+        "intro": "These requests have waited longer than pros are promised. Please decide them "
+        "first:",
+        "items": items,
+        "closing": "The queue lists them at the top, oldest deadline first.",
+    }

@@ -7,16 +7,17 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import LedgerKind
 from accounts.models import InboxMessage, LedgerEntry
+from accounts.timezones import zone_of
 from leads.choices import PaymentMethod
-from refunds import notices
-from refunds.choices import CreditStatus, DecisionKind, Status
+from refunds import emails, notices
+from refunds.choices import CreditStatus, DecisionKind, Outcome, Status
 from refunds.gateway import get_gateway
 from refunds.models import Credit, Decision, RefundRequest
 from refunds.services.core import enqueue, lock, record
@@ -138,18 +139,39 @@ def _notify(
 
 
 def email_notice(message_id: int) -> None:
-    """Email a copy of an inbox message, once."""
+    """Email a copy of an inbox message, once: text and HTML, linking to the message in the
+    Inbox, where a denial is disputed (the email is never the way back)."""
     with transaction.atomic():
         message = (
-            InboxMessage.objects.select_for_update().select_related("recipient").get(pk=message_id)
+            InboxMessage.objects.select_for_update(of=("self",))
+            .select_related("recipient__pro_profile__market")
+            .get(pk=message_id)
         )
         if message.emailed_at is not None:
             return
-        send_mail(
+        decision = (
+            Decision.objects.select_related("request__market", "request__credit")
+            .filter(notice=message)
+            .first()
+        )
+        request = decision.request if decision is not None else None
+        credit = getattr(request, "credit", None) if decision is not None else None
+        emails.send(
+            "notice",
             message.subject,
-            f"{message.body}\n\nYou can read this message in your Inbox.",
-            None,
+            {
+                "subject": message.subject,
+                "message": message,
+                "paragraphs": [p for p in message.body.split("\n\n") if p.strip()],
+                "url": emails.absolute(reverse("inbox_message", args=[message.pk])),
+                "credit": credit if decision and decision.outcome == Outcome.APPROVED else None,
+                "currency": request.market.currency if request and request.market else "",
+                "can_dispute": decision is not None
+                and decision.outcome == Outcome.DENIED
+                and decision.kind != DecisionKind.DISPUTE,
+            },
             [message.recipient.email],
+            zone=zone_of(message.recipient),
         )
         message.emailed_at = timezone.now()
         message.save(update_fields=("emailed_at",))

@@ -4,10 +4,11 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from accounts.choices import LedgerKind
 from accounts.models import InboxMessage, LedgerEntry
+from accounts.templatetags.local_time import day
 from leads.choices import PaymentMethod
 from refunds import services
 from refunds.choices import CreditStatus, DecisionKind, Reason, Status
@@ -72,7 +73,7 @@ def test_approving_a_card_lead_refunds_the_card_through_the_gateway(alice, appro
     assert alice.balance() == Decimal("0.00")
     body = InboxMessage.objects.get(recipient=alice).body
     assert "refunded to the card you paid with" in body
-    assert f"expect it by {formats.date_format(expected, 'l, N j')}" in body
+    assert f"expect it by {day(expected)}." in body
 
 
 def test_card_settlement_follows_the_configured_business_days(alice, approve, settings):
@@ -125,11 +126,11 @@ def test_denying_tells_the_pro_with_explanation_and_guidance_then_closes(
     request.refresh_from_db()
     assert request.status == Status.DENIED
     message = InboxMessage.objects.get(recipient=alice)
-    assert message.subject == "Refund declined: Dana Whitfield"
+    assert message.subject == "Refund denied: Dana Whitfield"
     assert EXPLANATION in message.body and GUIDANCE in message.body
-    assert "reply to this message to dispute" in message.body
+    assert "dispute the decision from this message in your Inbox" in message.body
     assert len(mail.outbox) == 1
-    assert mail.outbox[0].subject == "Refund declined: Dana Whitfield"
+    assert mail.outbox[0].subject == "Refund denied: Dana Whitfield"
 
 
 def test_delivering_a_denial_twice_notifies_once(alice, rita, django_capture_on_commit_callbacks):
@@ -153,7 +154,7 @@ def test_emailing_a_notice_twice_sends_one_email(alice, django_capture_on_commit
     services.email_notice(message.pk)
     services.email_notice(message.pk)
     assert len(mail.outbox) == 1
-    assert "You can read this message in your Inbox." in mail.outbox[0].body
+    assert "Read this message in your Inbox:" in mail.outbox[0].body
 
 
 @pytest.fixture
@@ -183,7 +184,7 @@ def test_an_automatic_denial_reaches_the_inbox_without_an_email(
     assert request.status == Status.DENIED
     assert request.decisions.get().kind == DecisionKind.AUTOMATIC
     message = InboxMessage.objects.get(recipient=alice)
-    assert "declined automatically" in message.body
+    assert "denied automatically" in message.body
     assert message.emailed_at is None
     assert mail.outbox == []
 
@@ -223,7 +224,7 @@ def test_upholding_sends_the_final_word(alice, rita, sam, django_capture_on_comm
     request.refresh_from_db()
     assert request.status == Status.DENIED
     latest = InboxMessage.objects.filter(recipient=alice).first()
-    assert latest.subject.startswith("Dispute reviewed: refund still declined")
+    assert latest.subject.startswith("Dispute reviewed: refund still denied")
     assert "The customer asked for plumbing." in latest.body
     assert "final" in latest.body
     assert len(mail.outbox) == 1

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.apps import apps
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -14,7 +15,6 @@ from accounts.models import InboxMessage, LedgerEntry
 from refunds import services, tasks
 from refunds.choices import DecisionKind, Reason, Status
 from refunds.models import Decision, RefundRequest
-from refunds.services import sweeps
 from tests.factories import LeadFactory, RefundRequestFactory, StaffFactory
 from tests.refunds.staff_flows import (
     EXPLANATION,
@@ -233,15 +233,17 @@ def test_without_reviewers_the_requests_are_still_flagged(overdue_mix):
     assert mail.outbox == []
 
 
-def test_a_failed_email_leaves_the_requests_for_the_next_sweep(overdue_mix, rita, monkeypatch):
-    def broken(*args, **kwargs):
+class DownEmailBackend(BaseEmailBackend):
+    def send_messages(self, email_messages):
         raise ConnectionRefusedError("mail server down")
 
-    monkeypatch.setattr(sweeps, "send_mail", broken)
+
+def test_a_failed_email_leaves_the_requests_for_the_next_sweep(overdue_mix, rita, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.DownEmailBackend"
     with pytest.raises(ConnectionRefusedError):
         tasks.sweep_overdue()
     assert not RefundRequest.objects.filter(overdue_notified_at__isnull=False).exists()
-    monkeypatch.undo()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert tasks.sweep_overdue() == 2
 
 
