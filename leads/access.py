@@ -95,5 +95,6 @@ def own_threads(
 
 def get_own_lead(request: HttpRequest, lead_id: int) -> Lead:
     """The signed-in pro's lead, or 404: another pro's lead looks exactly like a missing one."""
-    queryset = leads_for_pages(Lead.objects.select_related("category"))
+    # The pro's market comes along: its country writes the customer's phone number.
+    queryset = leads_for_pages(Lead.objects.select_related("category", "pro__pro_profile__market"))
     return get_object_or_404(queryset, pk=lead_id, pro=request.user)

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from accounts.money import money
 from leads.models import ContactAttempt, Lead, Message
+from leads.templatetags.contact import phone
 
 
 class MessageInline(admin.TabularInline):
@@ -44,9 +45,23 @@ class LeadAdmin(admin.ModelAdmin[Lead]):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    # Nobody edits a lead, so its page shows every field read-only: the price and the phone
+    # number as the rest of the product writes them.
+    SHOWN = {"price": "price_shown", "customer_phone": "phone_shown"}
+    readonly_fields = tuple(SHOWN.values())
+
+    def get_fields(self, request, obj=None):
+        shown = [self.SHOWN.get(name, name) for name in super().get_fields(request, obj)]
+        return list(dict.fromkeys(shown))
+
     @admin.display(description="Price", ordering="price")
     def price_shown(self, obj: Lead) -> str:
         return money(obj.price)
+
+    @admin.display(description="Customer phone")
+    def phone_shown(self, obj: Lead) -> str:
+        profile = getattr(obj.pro, "pro_profile", None)
+        return phone(obj.customer_phone, profile.market.country_code if profile else "")
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

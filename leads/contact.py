@@ -1,8 +1,9 @@
 """A customer's contact details: stored in one form, whoever sent them, and shown readably.
 
 Phone numbers are kept in E.164 (+15125550142) so the same number always matches, whether it
-came from the marketplace's API or was typed another way; pages show them in the international
-format (+1 512-555-0142).
+came from the marketplace's API or was typed another way. Pages show them as people in the
+market's country write them, (512) 555-0142 in the US, with the E.164 form in a `title`; a number
+from another country keeps its international form (+44 20 7946 0958).
 """
 
 import phonenumbers
@@ -39,8 +40,10 @@ def normalise_email(raw: str) -> tuple[str, bool | None]:
     return email, True
 
 
-def display_phone(stored: str) -> str:
-    """A stored number as people read it; anything that is not a valid number, as it is."""
+def display_phone(stored: str, region: str = "") -> str:
+    """A stored number as people in `region` (a market's country) read it: the national format
+    for a number of that country, the international one otherwise (or without a region).
+    Anything that is not a valid number, as it is."""
     if not stored.startswith("+"):
         return stored
     try:
@@ -49,6 +52,8 @@ def display_phone(stored: str) -> str:
         return stored
     if not phonenumbers.is_valid_number(number):
         return stored
+    if region and phonenumbers.region_code_for_number(number) == region.upper():
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 

@@ -48,3 +48,17 @@ def test_emails_are_lower_cased_and_checked(raw, expected):
 )
 def test_stored_numbers_are_shown_in_the_international_format(stored, shown):
     assert display_phone(stored) == shown
+
+
+@pytest.mark.parametrize(
+    ("stored", "region", "shown"),
+    [
+        ("+15125550142", "US", "(512) 555-0142"),
+        ("+15125550142", "us", "(512) 555-0142"),
+        ("+442079460958", "GB", "020 7946 0958"),
+        ("+442079460958", "US", "+44 20 7946 0958"),  # another country's: international
+        ("555-1234", "US", "555-1234"),
+    ],
+)
+def test_a_markets_own_numbers_are_shown_in_its_national_format(stored, region, shown):
+    assert display_phone(stored, region) == shown

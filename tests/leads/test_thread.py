@@ -197,5 +197,12 @@ def test_it_shows_the_phone_number_readably_and_dials_the_stored_one(client_for,
     lead = LeadFactory(pro=alice, customer_phone="+15125550142")
     html = client_for(alice).get(reverse("lead_thread", args=[lead.pk])).text
     assert 'href="tel:+15125550142"' in html
-    assert "Call +1 512-555-0142" in html
+    # A US number in a US market: the national format, the stored E.164 form in the title.
+    assert 'Call <span class="text-nowrap" title="+15125550142">(512) 555-0142</span>' in html
     assert "+15125550142</a>" not in html
+
+
+def test_a_number_from_another_country_keeps_its_international_form(client_for, alice):
+    lead = LeadFactory(pro=alice, customer_phone="+442079460958")
+    html = client_for(alice).get(reverse("lead_thread", args=[lead.pk])).text
+    assert '<span class="text-nowrap" title="+442079460958">+44 20 7946 0958</span>' in html
