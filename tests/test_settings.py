@@ -215,3 +215,50 @@ def test_q_broker_url_picks_the_workers_broker(url, broker):
     found, conf = result.stdout.splitlines()
     assert found == broker
     assert conf == ("default None" if not url else f"None {url}")
+
+
+def site_url(**env: str) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "TESTING", "SECRET_KEY", "SITE_URL", "ALLOWED_HOSTS"}
+    }
+    clean.update({"SECRET_KEY": "x" * 50, **env})
+    return subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.SITE_URL)"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"ALLOWED_HOSTS": "refunds.example.com,www.example.com"}, "https://refunds.example.com"),
+        (
+            {"ALLOWED_HOSTS": ".example.com", "SITE_URL": "https://refunds.example.com/"},
+            "https://refunds.example.com",
+        ),
+        ({"DEBUG": "1"}, "http://127.0.0.1:8000"),
+    ],
+)
+def test_emails_link_to_the_site_url(env, expected):
+    result = site_url(**env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "error"),
+    [
+        ({"ALLOWED_HOSTS": ".example.com"}, "SITE_URL must be set"),
+        ({"ALLOWED_HOSTS": "refunds.example.com", "SITE_URL": "refunds.example.com"}, "http(s)"),
+    ],
+)
+def test_it_refuses_a_site_url_emails_could_not_link_with(env, error):
+    result = site_url(**env)
+    assert result.returncode != 0
+    assert error in result.stderr

@@ -99,7 +99,7 @@ def test_a_card_refund_says_how_much_and_by_when(
     on = f"{expected:%b} {expected.day}, {expected.year}"
     [email] = mail.outbox
     text, html = parts(email)
-    assert f"$1,240.00 is being refunded to the card you paid with" in text
+    assert "$1,240.00 is being refunded to the card you paid with" in text
     assert f"expect it by {on}." in text
     assert "$1,240.00" in html
     assert f"expected by <strong>{on}</strong>" in html
