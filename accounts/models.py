@@ -7,7 +7,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.choices import LedgerKind, Role
-from accounts.money import CURRENCY_OF_COUNTRY, currency_of_country
+from accounts.money import CURRENCY_OF_COUNTRY, currency_of_country, money_change
 from accounts.timezones import validate_time_zone
 
 
@@ -244,7 +244,7 @@ class LedgerEntry(models.Model):
         indexes = [models.Index(fields=["pro", "-created_at"], name="ledger_pro_created")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount} ({self.pro})"
+        return f"{self.get_kind_display()} {money_change(self.amount)} ({self.pro})"
 
 
 class InboxMessage(models.Model):

@@ -47,6 +47,7 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
         "created_at",
         "posted_at",
     )
+    fields = readonly_fields  # the amount as money, not the model's bare field beside it
 
     @admin.display(description="Pro")
     def pro(self, obj: Credit) -> str:

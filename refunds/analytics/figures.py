@@ -117,12 +117,13 @@ def money_text(value: Decimal | None) -> str:
     return money(value)
 
 
-class Amount(Decimal):
+class Amount(str):
     """A table cell of money: $1,234.50 on the page, the plain number 1234.50 in the CSV (whose
-    column header names the currency)."""
+    column header names the currency). A string, as Link is: the template would write a number
+    in its own way."""
 
-    def __new__(cls, value: Decimal | None) -> Amount:
-        return super().__new__(cls, Decimal(value or 0).quantize(Decimal("0.01")))
+    def __new__(cls, value: Decimal | int | str | None) -> Amount:
+        return super().__new__(cls, str(Decimal(value or 0).quantize(Decimal("0.01"))))
 
     def __html__(self) -> str:
         return money(self)

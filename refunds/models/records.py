@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import InboxMessage, LedgerEntry
+from accounts.money import money
 from leads.choices import PaymentMethod
 from refunds.choices import CreditStatus, DecisionKind, DisputeStatus, Outcome, Status
 from refunds.models.request import RefundRequest
@@ -204,7 +205,7 @@ class Credit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} to {self.get_method_display()} ({self.get_status_display()})"
+        return f"{money(self.amount)} to {self.get_method_display()} ({self.get_status_display()})"
 
     @property
     def is_posted(self) -> bool:

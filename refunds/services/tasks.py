@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.choices import LedgerKind
 from accounts.models import InboxMessage, LedgerEntry
+from accounts.money import money
 from accounts.timezones import zone_of
 from leads.choices import PaymentMethod
 from refunds import emails, notices
@@ -78,7 +79,12 @@ def _post_credit(credit_id: int, now: datetime) -> None:
         request.mark_credited()
         request.save(update_fields=("status",))
         record(
-            request, None, "credit_posted", before, f"{credit.amount} to {credit.method}", at=now
+            request,
+            None,
+            "credit_posted",
+            before,
+            f"{money(credit.amount)} to {credit.method}",
+            at=now,
         )
         subject, body = notices.approval(request, credit)
         _notify(request, request.decisions.latest(), subject, body, email=True, now=now)

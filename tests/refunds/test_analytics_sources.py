@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from leads.choices import PaymentMethod
 from refunds.analytics import sources
+from refunds.analytics.figures import Amount
 from refunds.analytics.period import Period
 from refunds.choices import CreditStatus, Reason, Status
 from refunds.models import Credit, MarketPeerStats
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.django_db
 URL = reverse("analytics:page", args=["sources"])
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 DAY = NOW.date()
-ZERO = Decimal("0.00")
+ZERO = Amount(0)
 
 
 def period(days: int = 7, **kw) -> Period:
@@ -103,11 +104,11 @@ def test_a_single_request():
         1,
         1,
         100.0,
-        Decimal("24.50"),
+        Amount("24.50"),
     ]
     assert page.table("by_market").rows == [
-        ["Austin, TX", 1, 1, 1, 100.0, Decimal("24.50")],
-        ["all", 1, 1, 1, 100.0, Decimal("24.50")],
+        ["Austin, TX", 1, 1, 1, 100.0, Amount("24.50")],
+        ["all", 1, 1, 1, 100.0, Amount("24.50")],
     ]
 
 
@@ -121,12 +122,12 @@ def test_by_reason_counts_decided_approved_and_credited(pro):
     reported(pro=pro, status=Status.CREDITED, credit="99.00", at=NOW - timedelta(days=8))  # before
     page = sources.build(period(), NOW)
     assert page.table("by_reason").rows == [
-        ["Wrong job type", 3, 2, 1, 50.0, Decimal("24.50")],
+        ["Wrong job type", 3, 2, 1, 50.0, Amount("24.50")],
         ["Spam, fraud or abuse", 2, 1, 0, 0.0, ZERO],
-        ["Duplicate lead", 1, 1, 1, 100.0, Decimal("30.00")],
+        ["Duplicate lead", 1, 1, 1, 100.0, Amount("30.00")],
         ["Invalid or fake contact info", 0, 0, 0, "", ZERO],
         ["Customer hired someone before I reached them", 0, 0, 0, "", ZERO],
-        ["all", 6, 4, 2, 50.0, Decimal("54.50")],
+        ["all", 6, 4, 2, 50.0, Amount("54.50")],
     ]
     first = section(page, "By reason")
     assert figure(first, "Approved").value == "50%"
@@ -145,17 +146,17 @@ def test_by_market_and_by_category_and_the_filters():
     reported(pro=denver_pro, status=Status.CREDITED, credit="40.00", category=roofing)
     page = sources.build(period(), NOW)
     assert page.table("by_market").rows == [
-        ["Austin, TX", 2, 2, 1, 50.0, Decimal("20.00")],
-        ["Denver, CO", 1, 1, 1, 100.0, Decimal("40.00")],
-        ["all", 3, 3, 2, 66.7, Decimal("60.00")],
+        ["Austin, TX", 2, 2, 1, 50.0, Amount("20.00")],
+        ["Denver, CO", 1, 1, 1, 100.0, Amount("40.00")],
+        ["all", 3, 3, 2, 66.7, Amount("60.00")],
     ]
     assert page.table("by_category").rows == [
-        ["Roofing", 2, 2, 1, 50.0, Decimal("40.00")],
-        ["Plumbing", 1, 1, 1, 100.0, Decimal("20.00")],
-        ["all", 3, 3, 2, 66.7, Decimal("60.00")],
+        ["Roofing", 2, 2, 1, 50.0, Amount("40.00")],
+        ["Plumbing", 1, 1, 1, 100.0, Amount("20.00")],
+        ["all", 3, 3, 2, 66.7, Amount("60.00")],
     ]
     only = sources.build(period(market=denver, category=roofing), NOW)
-    assert only.table("by_reason").rows[-1] == ["all", 1, 1, 1, 100.0, Decimal("40.00")]
+    assert only.table("by_reason").rows[-1] == ["all", 1, 1, 1, 100.0, Amount("40.00")]
     assert only.table("by_category").rows[0][0] == "Roofing"
     roofing_only = sources.build(period(category=roofing), NOW)
     assert roofing_only.table("by_market").rows[-1][1] == 2

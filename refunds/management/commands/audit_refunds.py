@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 
 from accounts.choices import LedgerKind
 from accounts.models import LedgerEntry
+from accounts.money import money
 from leads.choices import PaymentMethod
 from refunds.choices import OPEN_STATUSES, CreditStatus, DisputeStatus, Outcome, Status
 from refunds.models import RefundEvent, RefundRequest
@@ -80,7 +81,10 @@ def problems_of(request: RefundRequest) -> Iterator[str]:
         yield "has a credit without an approval"
     if credit is not None:
         if credit.amount != request.lead.price:
-            yield f"credit {credit.amount} differs from the lead's price {request.lead.price}"
+            yield (
+                f"credit {money(credit.amount)} differs from the lead's price "
+                f"{money(request.lead.price)}"
+            )
         posted = credit.status == CreditStatus.POSTED
         if posted != (status == Status.CREDITED):
             yield f"credit is {credit.status} while the request is {status}"
