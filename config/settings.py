@@ -167,6 +167,8 @@ if TESTING:
 # --- end of password hashing ---------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
+# Django's own date and time formats (the admin's lists) match the product's filters.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
