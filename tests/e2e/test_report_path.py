@@ -181,7 +181,7 @@ def test_reporting_is_closed_on_a_20_day_old_lead(page, sign_in, alice):
     page.get_by_role("button", name="More options").click()
     menu = page.locator(".options-menu")
     closed = services.report_deadline(old)
-    expect(menu).to_contain_text(f"Reporting closed on {closed:%B} {closed.day}")
+    expect(menu).to_contain_text(f"Reporting closed on {closed:%b} {closed.day}")
     expect(menu.get_by_role("link", name="Report", exact=True)).to_have_count(0)
     _both_widths(page, "pro-thread-closed")
 
