@@ -206,3 +206,21 @@ def test_a_number_from_another_country_keeps_its_international_form(client_for, 
     lead = LeadFactory(pro=alice, customer_phone="+442079460958")
     html = client_for(alice).get(reverse("lead_thread", args=[lead.pk])).text
     assert '<span class="text-nowrap" title="+442079460958">+44 20 7946 0958</span>' in html
+
+
+def test_its_day_headings_follow_the_pros_clock(client_for, alice):
+    market = alice.pro_profile.market
+    market.time_zone = "America/Chicago"
+    market.save()
+    lead = LeadFactory(pro=alice, received_at=timezone.now() - timedelta(days=3))
+    evening = timezone.now().replace(hour=3, minute=30) - timedelta(days=2)  # 9:30 PM in Chicago
+    MessageFactory(lead=lead, sender=Sender.CUSTOMER, body="Late one", sent_at=evening)
+    MessageFactory(
+        lead=lead, sender=Sender.PRO, body="Earlier", sent_at=evening - timedelta(hours=5)
+    )
+    client = client_for(alice)
+    client.get(reverse("messages"))  # the zone is read once per session
+    timeline = client.get(url(lead)).text.split('class="timeline"', 1)[1]
+    # Both were written on the same day in Chicago, though not in UTC: one heading for them.
+    between = timeline[timeline.index("Earlier") : timeline.index("Late one")]
+    assert "Late one" in timeline and "day-divider" not in between
