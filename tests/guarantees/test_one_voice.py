@@ -1,4 +1,4 @@
-"""One voice on every page of the demo: no amount without its currency sign.
+"""One voice on every page of the demo: no amount without its currency sign, one word per state.
 
 seed_demo loads the demo into the test database; each persona (pro, reviewer, support, admin)
 signs in and opens every page it works with. The visible text of each (scripts, styles and
@@ -65,6 +65,17 @@ class VisibleText(HTMLParser):
             self._row_header += data
         if not self._hidden:
             self.chunks.append((data, self._row_header))
+
+
+# One word per state: a refused request is "denied" (refunds.choices.Status.DENIED), on every
+# page as in the notices, the emails and the API; "declined" once stood beside it.
+OTHER_STATE_WORDS = re.compile(r"\b(declined|rejected|refused)\b", re.IGNORECASE)
+
+
+def other_state_words(html: str) -> list[str]:
+    parser = VisibleText()
+    parser.feed(html)
+    return [" ".join(c.split())[:160] for c, _ in parser.chunks if OTHER_STATE_WORDS.search(c)]
 
 
 def bare_amounts(html: str) -> list[str]:
@@ -179,7 +190,9 @@ PERSONAS = {
 
 
 @pytest.mark.parametrize("email", PERSONAS)
-def test_no_page_of_the_demo_shows_an_amount_without_its_currency_sign(demo, client, email):
+def test_no_page_of_the_demo_shows_an_amount_without_its_sign_or_another_state_word(
+    demo, client, email
+):
     user = User.objects.get(email=email)
     client.force_login(user)
     pages = PERSONAS[email](user)
@@ -191,4 +204,5 @@ def test_no_page_of_the_demo_shows_an_amount_without_its_currency_sign(demo, cli
             continue  # a lead already reported, or past its window: the thread says why
         assert response.status_code == 200, (what, url, response.status_code)
         problems += [(what, url, text) for text in bare_amounts(response.text)]
+        problems += [(what, url, text) for text in other_state_words(response.text)]
     assert problems == [], "\n".join(map(str, problems))
