@@ -63,6 +63,8 @@ def _timeline(request: RefundRequest) -> list[dict]:
 
 def _no_action_reason(request: RefundRequest, user: User, now: datetime) -> str:
     """Why the bar has no buttons, so nobody wonders whether the page is broken."""
+    if request.pro_id == user.pk:
+        return "This is your own refund request: another member of staff must handle it."
     if request.claimed_by_other(user, now):
         return f"{request.claimed_by} is reviewing this request."
     if request.status in OPEN_STATUSES and not user.has_perm(permissions.DECIDE):

@@ -65,6 +65,7 @@ def start_next(
     candidates = list(
         filtered_queue(model_admin, http, filters)
         .filter(status__in=OPEN_STATUSES)
+        .exclude(pro=reviewer)  # their own requests are for someone else (check_not_own)
         .filter(~Q(status="in_review", claimed_until__gt=now) | Q(claimed_by=reviewer))
         .values_list("pk", flat=True)[:CANDIDATES]
     )

@@ -124,7 +124,11 @@ class SpotCheckAdmin(ReadOnlyAdmin, admin.ModelAdmin[SpotCheck]):
         if request.method == "POST":
             return self._check(request, check)
         form = SpotCheckForm()
-        can_check = check.is_waiting and request.user.has_perm(permissions.DECIDE)
+        can_check = (
+            check.is_waiting
+            and request.user.has_perm(permissions.DECIDE)
+            and refund.pro_id != request.user.pk
+        )
         extra = {"spot_check": check, "spot_form": form, "can_check": can_check}
         return page.render(request, refund, obj=check, extra=extra)
 

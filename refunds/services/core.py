@@ -66,9 +66,22 @@ def state_message(request: RefundRequest) -> str:
     return f"This request is {request.get_status_display().lower()} and cannot be changed that way."
 
 
+OWN_REQUEST = (
+    "This is your own refund request: another member of staff must handle it, and nothing "
+    "was changed."
+)
+
+
+def check_not_own(request: RefundRequest, user: User) -> None:
+    """Nobody decides, claims or resolves a request they made as a pro (a person may hold
+    both roles)."""
+    require(request.pro_id != user.pk, OWN_REQUEST)
+
+
 def check_staff(request: RefundRequest, transition, user: User) -> None:
     require(can_proceed(transition), state_message(request))
     require(has_transition_perm(transition, user), "You do not have permission to do that.")
+    check_not_own(request, user)
 
 
 def enqueue(func: str, *args) -> None:

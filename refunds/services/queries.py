@@ -227,6 +227,8 @@ def allowed_actions(request: RefundRequest, user: User, now: datetime | None = N
     the commands still re-check everything under the row lock.
     """
     now = now or timezone.now()
+    if request.pro_id == user.pk:
+        return set()  # their own request, made as a pro (core.check_not_own)
     by_permission: dict[str, set[str]] = {}
     for t in request.get_available_user_status_transitions(user):
         if t.permission:

@@ -15,6 +15,7 @@ from refunds.choices import DecisionKind, Outcome
 from refunds.models import Credit, Decision, RefundRequest, SpotCheck
 from refunds.services.core import (
     MAX_NOTE_LENGTH,
+    OWN_REQUEST,
     RefundError,
     check_staff,
     enqueue,
@@ -230,8 +231,11 @@ def check_automatic_approval(
     require(agreed or bool(note), "Say what the rule got wrong, so the rule can be fixed.")
     with transaction.atomic():
         check = (
-            SpotCheck.objects.select_for_update().select_related("decision").get(pk=spot_check_id)
+            SpotCheck.objects.select_for_update(of=("self",))
+            .select_related("decision__request")
+            .get(pk=spot_check_id)
         )
+        require(check.decision.request.pro_id != reviewer.pk, OWN_REQUEST)
         require(check.is_waiting, f"{check.checked_by} already checked this approval.")
         check.agreed = agreed
         check.note = note
