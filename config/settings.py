@@ -228,13 +228,24 @@ if not SITE_URL:
 if not SITE_URL.startswith(("http://", "https://")) or not SITE_URL.split("://", 1)[1]:
     raise ImproperlyConfigured(f"SITE_URL must be http(s)://<host>, not {SITE_URL!r}")
 
-# The cache holds the sign-in throttle's counts. Local memory suits one web process; several
-# need a shared cache: CACHE_URL=db://django_cache (after createcachetable) or redis://host:6379.
-CACHES = {"default": env_cache("CACHE_URL", "locmem://")}
-# Failed sign-ins for one email address from one IP address before signing in pauses, and for
-# how long (accounts.forms.LoginThrottle; both the site's and the admin's sign-in pages).
+
+# On only behind a proxy that overwrites X-Forwarded-Proto, X-Forwarded-For and X-Request-ID
+# (dropping whatever a visitor sent): the site then believes them for HTTPS, the sign-in
+# throttle's address and the logs' request id. Off, a visitor's headers are never believed.
+TRUST_PROXY_HEADERS = env_bool("TRUST_PROXY_HEADERS", False)
+
+# The cache holds the sign-in throttle's counts, which every web process must share. Local
+# memory (the default with DEBUG and in tests) is one process's own; production defaults to
+# the database's cache table (scripts/serve runs createcachetable); redis://host:6379/1 too.
+CACHES = {
+    "default": env_cache("CACHE_URL", "locmem://" if DEBUG or TESTING else "db://django_cache")
+}
+# Failed sign-ins for one email address from one IP address, and from one IP address for any
+# email address (password spraying), before signing in from there pauses, and for how long
+# (accounts.forms.LoginThrottle; both the site's and the admin's sign-in pages).
 LOGIN_THROTTLE = {
     "FAILURES": env_int("LOGIN_THROTTLE_FAILURES", 5, minimum=1),
+    "IP_FAILURES": env_int("LOGIN_THROTTLE_IP_FAILURES", 20, minimum=1),
     "MINUTES": env_int("LOGIN_THROTTLE_MINUTES", 15, minimum=1),
 }
 
@@ -242,14 +253,16 @@ if not DEBUG and not TESTING:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 3600)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     if not SECURE_HSTS_PRELOAD:
         # Preloading is a promise made for the whole registered domain at hstspreload.org; a
         # back office on a subdomain does not make it, so check --deploy's reminder is silenced.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if TRUST_PROXY_HEADERS:
+        # A visitor can send X-Forwarded-Proto too: believed only when the proxy overwrites it.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # django-q2: the ORM broker keeps tasks in the database, so the demo needs no other service.
 # retry must exceed timeout, or a slow task would be handed out twice.
@@ -326,9 +339,7 @@ if REFUND_POLICY["PEER_PERCENTILE"] > 100:
 # Logs and request ids (config/logs.py; README: Operations → Logs) ---------------------------
 # One JSON object per line in production, text for a person with DEBUG; LOG_FORMAT overrides.
 LOG_FORMAT = env_choice("LOG_FORMAT", "text" if DEBUG else "json", ("json", "text"))
-# On only behind a proxy that sets X-Request-ID itself (dropping any the visitor sent): the
-# site then logs and returns the proxy's id. Off, every request gets an id made here.
-TRUST_PROXY_HEADERS = env_bool("TRUST_PROXY_HEADERS", False)
+# TRUST_PROXY_HEADERS (above): the site then logs and returns the proxy's X-Request-ID.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

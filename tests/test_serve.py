@@ -41,6 +41,7 @@ play() {  # name, exit status when it ends by itself
 case "$*" in
   -c*) echo "${STUB_MODE:-production}" ;;
   "manage.py migrate --noinput") echo migrate >> "$log" ;;
+  "manage.py createcachetable") echo createcachetable >> "$log" ;;
   "manage.py collectstatic --noinput -v0") echo collectstatic >> "$log" ;;
   "-m gunicorn -c config/gunicorn.conf.py") play web "${STUB_WEB_EXIT:-}" ;;
   "manage.py qcluster") play worker "${STUB_WORKER_EXIT:-}" ;;
@@ -101,7 +102,7 @@ def test_it_migrates_collects_static_then_runs_both_and_stops_both_on_sigterm(se
     process = serve()
     wait_for(serve.log, "worker started")
     wait_for(serve.log, "web started")
-    assert lines(serve.log)[:2] == ["migrate", "collectstatic"]
+    assert lines(serve.log)[:3] == ["migrate", "createcachetable", "collectstatic"]
 
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=30)
@@ -167,7 +168,12 @@ def test_one_role_per_node_and_no_migrate_when_asked(serve):
     wait_for(serve.log, "worker started")
     worker.send_signal(signal.SIGTERM)
     worker.communicate(timeout=30)
-    assert [line.split()[0] for line in lines(serve.log)] == ["migrate", "worker", "worker"]
+    assert [line.split()[0] for line in lines(serve.log)] == [
+        "migrate",
+        "createcachetable",
+        "worker",
+        "worker",
+    ]
 
 
 def test_it_refuses_a_role_it_does_not_know(serve):

@@ -166,6 +166,91 @@ def test_a_successful_sign_in_forgets_earlier_failures(client, alice, password, 
     assert sign_in(client, "/login/", alice.email, password).status_code == 302
 
 
+ADDRESS_PAUSED = "Too many failed sign-in attempts from your network."
+
+
+@pytest.mark.parametrize(("url", "who"), [("/login/", "alice"), ("/admin/login/", "rita")])
+def test_many_emails_from_one_address_pause_that_address(
+    client, url, who, request, password, settings
+):
+    """Password spraying: one password tried against many accounts from one address."""
+    user = request.getfixturevalue(who)
+    settings.LOGIN_THROTTLE = {**settings.LOGIN_THROTTLE, "IP_FAILURES": 8}
+    for n in range(8):
+        response = sign_in(client, url, f"someone{n}@example.test", "Summer2026!")
+        assert ADDRESS_PAUSED not in response.content.decode()
+
+    # Every login from there is paused, even a real one with its right password...
+    response = sign_in(client, url, user.email, password)
+    assert response.status_code == 200
+    assert ADDRESS_PAUSED in response.content.decode()
+    assert signed_in_as(client) is None
+    # ...and only from there.
+    other = Client()
+    assert sign_in(other, url, user.email, password, address="10.0.0.2").status_code == 302
+
+
+def test_a_successful_sign_in_does_not_clear_the_addresss_count(client, alice, password, settings):
+    settings.LOGIN_THROTTLE = {**settings.LOGIN_THROTTLE, "IP_FAILURES": 6}
+    for n in range(5):
+        sign_in(client, "/login/", f"someone{n}@example.test", "wrong")
+    assert sign_in(client, "/login/", alice.email, password).status_code == 302
+    client.post(reverse("logout"))
+    sign_in(client, "/login/", "someone-else@example.test", "wrong")
+    assert ADDRESS_PAUSED in sign_in(client, "/login/", alice.email, password).content.decode()
+
+
+def spray_through_proxy(client: Client, forwarded: str, count: int) -> None:
+    for n in range(count):
+        client.post(
+            "/login/",
+            {"username": f"someone{n}@example.test", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.254",
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+
+def test_behind_a_trusted_proxy_the_address_is_the_one_the_proxy_saw(
+    client, alice, password, settings
+):
+    settings.TRUST_PROXY_HEADERS = True
+    settings.LOGIN_THROTTLE = {**settings.LOGIN_THROTTLE, "IP_FAILURES": 4}
+    # A visitor writing their own X-Forwarded-For gets the proxy's entry appended after it.
+    spray_through_proxy(client, "1.2.3.4, 198.51.100.7", 4)
+    paused = client.post(
+        "/login/",
+        {"username": alice.email, "password": password},
+        REMOTE_ADDR="10.0.0.254",
+        HTTP_X_FORWARDED_FOR="5.6.7.8, 198.51.100.7",
+    )
+    assert ADDRESS_PAUSED in paused.content.decode()
+    # Another visitor through the same proxy is not paused.
+    other = Client()
+    response = other.post(
+        "/login/",
+        {"username": alice.email, "password": password},
+        REMOTE_ADDR="10.0.0.254",
+        HTTP_X_FORWARDED_FOR="198.51.100.8",
+    )
+    assert response.status_code == 302
+
+
+def test_without_trusted_proxy_headers_x_forwarded_for_is_ignored(
+    client, alice, password, settings
+):
+    settings.LOGIN_THROTTLE = {**settings.LOGIN_THROTTLE, "IP_FAILURES": 4}
+    # A different made-up address on each try still counts against the connection's address.
+    for n in range(4):
+        client.post(
+            "/login/",
+            {"username": f"someone{n}@example.test", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.9",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+        )
+    response = sign_in(client, "/login/", alice.email, password, address="10.0.0.9")
+    assert ADDRESS_PAUSED in response.content.decode()
+
+
 @pytest.mark.parametrize(
     "username", ["", "   ", "a" * 5000, "alice@example.test\x00", "<script>alert(1)</script>"]
 )
@@ -195,10 +280,14 @@ def production_env() -> dict[str, str]:
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    return run_with({}, *args)
+
+
+def run_with(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, *args],
         cwd=BASE_DIR,
-        env=production_env(),
+        env={**production_env(), **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -225,11 +314,13 @@ names = [
     "SECURE_PROXY_SSL_HEADER",
 ]
 client = Client(HTTP_HOST="refunds.example.com")
+forwarded = client.get("/api/v1/openapi.json", HTTP_X_FORWARDED_PROTO="https")
 plain = client.get("/api/v1/openapi.json")
 secure = client.get("/api/v1/openapi.json", secure=True)
 print(json.dumps({
     "settings": {name: getattr(settings, name) for name in names},
     "http": [plain.status_code, plain.get("Location")],
+    "forwarded": forwarded.status_code,
     "https": [secure.status_code, {k: v for k, v in secure.headers.items()}],
 }))
 """
@@ -247,20 +338,37 @@ def test_production_settings_keep_sessions_and_cookies_on_https_only():
         "CSRF_COOKIE_SECURE": True,
         "CSRF_COOKIE_SAMESITE": "Lax",
         "SECURE_SSL_REDIRECT": True,
-        "SECURE_HSTS_SECONDS": 3600,
+        "SECURE_HSTS_SECONDS": 365 * 24 * 3600,
         "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
         "SECURE_CONTENT_TYPE_NOSNIFF": True,
         "X_FRAME_OPTIONS": "DENY",
-        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+        # Without TRUST_PROXY_HEADERS a visitor's X-Forwarded-Proto is not believed.
+        "SECURE_PROXY_SSL_HEADER": None,
     }
+    assert seen["forwarded"] == 301
     # Plain HTTP is sent to HTTPS; over HTTPS the browser is told to stay there.
     assert seen["http"] == [301, "https://refunds.example.com/api/v1/openapi.json"]
     status, headers = seen["https"]
     assert status == 200
-    assert headers["Strict-Transport-Security"] == "max-age=3600; includeSubDomains"
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_behind_a_trusted_proxy_its_x_forwarded_proto_is_believed():
+    result = run_with({"TRUST_PROXY_HEADERS": "1"}, "-c", PROBE)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["settings"]["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert seen["forwarded"] == 200
+
+
+def test_hsts_takes_secure_hsts_seconds_when_set():
+    result = run_with({"SECURE_HSTS_SECONDS": "600"}, "-c", PROBE)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["https"][1]["Strict-Transport-Security"] == "max-age=600; includeSubDomains"
 
 
 def test_production_refuses_to_start_without_a_secret_key():
@@ -292,30 +400,66 @@ def test_a_malformed_cache_url_stops_the_start():
     assert "CACHE_URL must be locmem://, db://<table> or redis://<host>:<port>" in result.stderr
 
 
-def test_the_sign_in_throttle_uses_the_shared_cache_when_one_is_configured(tmp_path):
-    # Two processes, one database cache: failures counted by one pause the other.
+REDIS_CACHE_URL = os.environ.get("TEST_REDIS_CACHE_URL", "redis://127.0.0.1:6379/14")
+
+
+def production_cache_url(name: str) -> str:
+    """The shared cache under test: the database's (the production default) or Redis."""
+    if name == "db":
+        return "db://django_cache"
+    import redis
+
+    try:
+        redis.from_url(REDIS_CACHE_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        reason = f"Redis is not reachable at {REDIS_CACHE_URL} ({error})"
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            pytest.fail(f"REQUIRE_REDIS=1 but {reason}")
+        pytest.skip(reason)
+    return REDIS_CACHE_URL
+
+
+@pytest.mark.parametrize("cache_name", ["db", "redis"])
+def test_the_sign_in_throttle_is_shared_between_processes(tmp_path, cache_name):
+    # Two processes, one cache: failures counted by one pause the other, for one login and,
+    # after logins sprayed from one address, for every login from there.
     probe = """
+import sys
 import django
 django.setup()
+from django.conf import settings
+from django.core.cache import cache
 from django.core.management import call_command
+from django.test import RequestFactory
 from accounts.forms import LoginThrottle
+
 call_command("createcachetable", verbosity=0)
-throttle = LoginThrottle(None, "alice@example.test")
-import sys
-if sys.argv[1] == "fail":
-    for _ in range(5):
-        throttle.failed()
-print("paused" if throttle.paused() else "open")
+request = RequestFactory().post("/login/", REMOTE_ADDR="192.0.2.10")
+action = sys.argv[1]
+if action == "clear":
+    cache.clear()
+elif action == "fail":
+    for _ in range(settings.LOGIN_THROTTLE["FAILURES"]):
+        LoginThrottle(request, "alice@example.test").failed()
+elif action == "spray":
+    for n in range(settings.LOGIN_THROTTLE["IP_FAILURES"]):
+        LoginThrottle(request, f"pro{n}@example.test").failed()
+login = LoginThrottle(request, sys.argv[2])
+print("paused" if login.paused() else "open")
 """
     env = {
         **production_env(),
-        "CACHE_URL": "db://login_throttle_cache",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'shared.sqlite3'}",
+        "LOGIN_THROTTLE_IP_FAILURES": "10",
     }
+    if cache_name == "redis":
+        env["CACHE_URL"] = production_cache_url(cache_name)
+    else:
+        env.pop("CACHE_URL", None)  # the production default is the database's cache
 
-    def process(arg: str) -> str:
+    def process(action: str, login: str = "alice@example.test") -> str:
         result = subprocess.run(
-            [sys.executable, "-c", probe, arg],
+            [sys.executable, "-c", probe, action, login],
             cwd=BASE_DIR,
             env=env,
             capture_output=True,
@@ -325,6 +469,10 @@ print("paused" if throttle.paused() else "open")
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 
-    assert process("look") == "open"
+    assert process("clear") == "open"
     assert process("fail") == "paused"
     assert process("look") == "paused"
+    assert process("look", "bob@example.test") == "open"
+    assert process("spray", "bob@example.test") == "paused"
+    assert process("look", "carol@example.test") == "paused"
+    process("clear")
