@@ -23,7 +23,7 @@ from leads.models import ContactAttempt, Lead, Message
 from refunds import services
 from refunds.models import RefundRequest
 
-ERROR_CODES = frozenset({400, 401, 403, 409, 413, 422})
+ERROR_CODES = frozenset({400, 401, 403, 409, 413, 415, 422})
 
 api = NinjaAPI(
     title="Lead refunds — ingest API",
@@ -66,8 +66,13 @@ class KeyAuth(HttpBearer):
         return key
 
 
-def refuse_oversized_bodies(run):
-    """Answer 413 from the declared length, before anything reads the body."""
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def check_bodies(run):
+    """Answer 413 from the declared length, and 415 for a body not sent as JSON, before
+    anything reads the body. (A form-encoded body is what a page on another site can make a
+    browser send without asking; JSON it cannot.)"""
 
     @wraps(run)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -78,12 +83,15 @@ def refuse_oversized_bodies(run):
         if length > ingest.MAX_BODY_BYTES:
             detail = f"The body is larger than {ingest.MAX_BODY_BYTES} bytes."
             return JsonResponse({"detail": detail, "errors": [], "fields": []}, status=413)
+        if request.method in BODY_METHODS and request.content_type != "application/json":
+            detail = "Send the body as JSON, with Content-Type: application/json."
+            return JsonResponse({"detail": detail, "errors": [], "fields": []}, status=415)
         return run(request, *args, **kwargs)
 
     return wrapper
 
 
-api.add_decorator(refuse_oversized_bodies, mode="view")
+api.add_decorator(check_bodies, mode="view")
 
 
 # Errors: always {"detail": ..., "errors": [{"field", "message"}], "fields": [...]}

@@ -240,6 +240,36 @@ def test_it_refuses_an_oversized_body(api, lead_body):
     assert not Lead.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain", ""],
+)
+def test_it_refuses_a_body_not_sent_as_json_with_415(client, key, lead_body, content_type):
+    response = client.put(
+        "/api/v1/leads/L-1",
+        data=json.dumps(lead_body),
+        content_type=content_type,
+        headers={"Authorization": f"Bearer {key}"},
+    )
+
+    assert response.status_code == 415
+    assert response.json()["detail"] == (
+        "Send the body as JSON, with Content-Type: application/json."
+    )
+    assert not Lead.objects.exists()
+
+
+def test_json_with_a_charset_is_json(client, key, lead_body):
+    response = client.put(
+        "/api/v1/leads/L-1",
+        data=json.dumps(lead_body),
+        content_type="application/json; charset=utf-8",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+
+    assert response.status_code == 201
+
+
 def test_it_refuses_an_unknown_category_and_stores_nothing(api, lead_body):
     response = api.put("/leads/L-1", lead_body | {"category": "chimney-sweeping"})
 
