@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_fsm",
+    "csp",
     # Listed so the API docs page serves its Swagger files from here, not from a CDN.
     "ninja",
     "accounts",
@@ -67,6 +69,10 @@ MIDDLEWARE = [
     # First: the request id is bound before anything else logs (config/logs.py).
     "config.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (CONTENT_SECURITY_POLICY) and Permissions-Policy on every
+    # response, static files included.
+    "csp.middleware.CSPMiddleware",
+    "config.headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -233,6 +239,34 @@ if not SITE_URL.startswith(("http://", "https://")) or not SITE_URL.split("://",
 # (dropping whatever a visitor sent): the site then believes them for HTTPS, the sign-in
 # throttle's address and the logs' request id. Off, a visitor's headers are never believed.
 TRUST_PROXY_HEADERS = env_bool("TRUST_PROXY_HEADERS", False)
+
+# Content-Security-Policy (django-csp) on every page, the admin's and the API docs' included:
+# scripts, styles, fonts and requests from this site only, no inline script or style, no
+# plugins, not framed. data: images are Bootstrap's and the admin's inline SVG icons in CSS.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Browser features no page here uses, switched off for every page (config.headers).
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+}
 
 # The cache holds the sign-in throttle's counts, which every web process must share. Local
 # memory (the default with DEBUG and in tests) is one process's own; production defaults to

@@ -53,13 +53,32 @@ def browser():
         browser.close()
 
 
+def is_csp_violation(text: str) -> bool:
+    """Chromium's console line for what the Content-Security-Policy refused: "Refused to …"
+    or, in newer versions, "… violates the following Content Security Policy directive"."""
+    return "Refused to" in text or "Content Security Policy" in text
+
+
 @pytest.fixture
 def page(browser, live_server):
+    """A page of the live server. Every browser test also checks the Content-Security-Policy:
+    anything it refused on the way (Chromium says "Refused to …" in the console) fails it."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    refused: list[str] = []
+    page.csp_refusals = refused
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(f"{page.url}: {message.text}")
+            if message.type == "error" and is_csp_violation(message.text)
+            else None
+        ),
+    )
     yield page
     context.close()
+    assert refused == [], "the Content-Security-Policy refused something"
 
 
 @pytest.fixture
