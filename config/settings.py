@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "leads",
     "refunds",
     "integrations",
+    "webhooks",
     # After refunds, whose `qcluster` command wraps django-q2's (the first app listed wins).
     "django_q",
 ]
@@ -407,6 +408,8 @@ PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "refunds.gateway.SandboxGateway")
 # A credit is tried at most this many times in all (the worker's retries and the stuck-decisions
 # sweep together); then it waits for support, who see it under Credits → "Needs a person".
 CREDIT_MAX_ATTEMPTS = env_int("REFUND_CREDIT_MAX_ATTEMPTS", 15, minimum=1)
+# A webhook receiver that has not answered after this many seconds failed this try (webhooks/).
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
 
 # --- Operations: health probes and Prometheus metrics (ops/; README, Operations) ------------
 # /health/live and /health/ready need no sign-in. ops.middleware.ProbeMiddleware answers them

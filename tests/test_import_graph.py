@@ -1,5 +1,5 @@
 """Dependencies point one way: refunds → leads → accounts (integrations and ops may use any of
-them, and nothing uses ops).
+them, and nothing uses ops). webhooks is generic: it may use accounts, and refunds uses it.
 
 Read from the source files themselves (every module, commands and migrations included), not
 from what a test run happens to import.
@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("accounts", "leads", "refunds", "integrations", "ops")
+APPS = ("accounts", "leads", "refunds", "integrations", "ops", "webhooks")
 FORBIDDEN = {
-    "accounts": {"leads", "refunds", "integrations", "ops"},
-    "leads": {"refunds", "integrations", "ops"},
+    "accounts": {"leads", "refunds", "integrations", "ops", "webhooks"},
+    "leads": {"refunds", "integrations", "ops", "webhooks"},
     "refunds": {"ops"},
     "integrations": {"ops"},
+    "webhooks": {"leads", "refunds", "integrations", "ops"},
 }
 
 

@@ -24,6 +24,8 @@ from refunds import services
 from refunds.models import Credit, Decision, DenialTemplate, Dispute, RefundEvent, SpotCheck
 from tests.factories import LeadFactory, LedgerEntryFactory, ProFactory
 from tests.refunds.staff_flows import disputed, run_on_commit, submitted
+from webhooks.choices import DeliveryStatus, EventType
+from webhooks.models import Delivery, Event, WebhookEndpoint
 
 
 def automatic_approval_spot_check(capture) -> SpotCheck:
@@ -63,6 +65,19 @@ def build_world(alice, bob, rita, ralph, sam, root, monkeypatch, capture):
     services.record_heartbeat()  # a worker is running: /health/ready passes
     # Metrics are on, so the matrix shows that no session, the superuser's included, opens them.
     monkeypatch.setattr(settings, "METRICS_TOKEN", "matrix-metrics-token-0123456789abcdef")
+    # Made after the services ran, so nothing was sent to it; its log has one delivery.
+    endpoint = WebhookEndpoint.objects.create(
+        url="https://marketplace.example.test/hooks", events=EventType.values
+    )
+    delivery = Delivery.objects.create(
+        endpoint=endpoint,
+        event=Event.objects.first(),
+        status=DeliveryStatus.SUCCEEDED,
+        response_code=200,
+        attempts=1,
+        last_attempt_at=now,
+        retry_until=now + timedelta(days=1),
+    )
     key = ApiKey(name="Matrix", scopes=["status:read"])
     key.set_secret()
     key.save()
@@ -89,6 +104,8 @@ def build_world(alice, bob, rita, ralph, sam, root, monkeypatch, capture):
         "refunds.spotcheck": spot_check,
         "integrations.apikey": key,
         "integrations.prolink": ProLink.objects.create(marketplace_pro_id="mp-1", pro=alice),
+        "webhooks.webhookendpoint": endpoint,
+        "webhooks.delivery": delivery,
     }
     assert all(objects.values()), objects
     pages = {

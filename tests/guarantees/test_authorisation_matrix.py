@@ -115,6 +115,10 @@ RIGHTS: dict[str, tuple[str, str, str]] = {
     "refunds.denialtemplate": ("vac", "v", "vacd"),
     "integrations.apikey": ("", "", "vac"),
     "integrations.prolink": ("", "", "vacd"),
+    # Webhooks are the operator's: endpoints (with their secret) and the delivery log, whose
+    # rows are never edited or deleted; Send again is the log's one action.
+    "webhooks.webhookendpoint": ("", "", "vacd"),
+    "webhooks.delivery": ("", "", "v"),
 }
 
 # Where an empty POST is not refused or answered with form errors: (right needed, status).
