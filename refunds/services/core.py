@@ -15,6 +15,7 @@ from accounts.models import User
 from config.logs import current_request_id
 from refunds import policy
 from refunds.models import RefundEvent, RefundRequest
+from webhooks import outbox
 
 MAX_DETAILS_LENGTH = 2000
 MAX_NOTE_LENGTH = 4000
@@ -50,6 +51,36 @@ def record(
         to_status=request.status,
         note=note,
         created_at=at or timezone.now(),
+    )
+
+
+def webhook_subject(request: RefundRequest) -> str:
+    return f"refund_request:{request.pk}"
+
+
+def announce(
+    request: RefundRequest,
+    event_type: str,
+    at: datetime,
+    not_before: datetime | None = None,
+    **extra: str,
+) -> None:
+    """Tell the marketplace's webhooks about a change, in the change's own transaction (the
+    outbox): sent once it commits, never for a change that rolled back."""
+    lead = request.lead
+    outbox.publish(
+        event_type,
+        subject=webhook_subject(request),
+        data={
+            "lead_id": lead.marketplace_id,
+            "status": request.status,
+            "amount": str(lead.price),
+            "method": lead.payment_method,
+            "reason": request.reason,
+            **extra,
+        },
+        at=at,
+        not_before=not_before,
     )
 
 

@@ -12,8 +12,17 @@ from accounts.models import User
 from refunds import policy
 from refunds.choices import DecisionKind, DisputeStatus, Outcome
 from refunds.models import Decision, Dispute, RefundRequest
-from refunds.services.core import MAX_NOTE_LENGTH, check_staff, lock, params, record, require
+from refunds.services.core import (
+    MAX_NOTE_LENGTH,
+    announce,
+    check_staff,
+    lock,
+    params,
+    record,
+    require,
+)
 from refunds.services.review import clean_denial, decide
+from webhooks.choices import EventType
 
 
 def open_dispute(
@@ -44,6 +53,7 @@ def open_dispute(
             due_at=policy.dispute_due(now, params()),
         )
         record(request, pro, "dispute", before, message, at=now)
+        announce(request, EventType.DISPUTE_OPENED, now)
         return dispute
 
 
@@ -71,6 +81,7 @@ def overturn(*, agent: User, request_id: int, note: str, now: datetime | None = 
         Dispute.objects.filter(request=request).update(
             status=DisputeStatus.OVERTURNED, resolution=decision
         )
+        announce(request, EventType.DISPUTE_RESOLVED, now, resolution=DisputeStatus.OVERTURNED)
         return decision
 
 
@@ -102,4 +113,5 @@ def uphold(
         Dispute.objects.filter(request=request).update(
             status=DisputeStatus.UPHELD, resolution=decision
         )
+        announce(request, EventType.DISPUTE_RESOLVED, now, resolution=DisputeStatus.UPHELD)
         return decision

@@ -19,6 +19,7 @@ from refunds.services.core import (
     MAX_DETAILS_LENGTH,
     AlreadyReported,
     RefundError,
+    announce,
     enqueue,
     lock,
     params,
@@ -28,6 +29,7 @@ from refunds.services.core import (
 )
 from refunds.services.queries import assess_lead, report_facts
 from refunds.services.review import decide
+from webhooks.choices import EventType
 
 
 def submit_report(
@@ -72,6 +74,7 @@ def submit_report(
                 assessment=assessment.as_json(),
             )
             record(request, pro, "submit", "", at=now)
+            announce(request, EventType.REFUND_SUBMITTED, now)
             if assessment.peers.auto_deny:
                 _auto_deny(request, assessment.peers.why, now)
             elif assessment.rule is not None and assessment.rule.applied:

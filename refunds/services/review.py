@@ -17,6 +17,7 @@ from refunds.services.core import (
     MAX_NOTE_LENGTH,
     OWN_REQUEST,
     RefundError,
+    announce,
     check_staff,
     enqueue,
     enqueue_at,
@@ -25,6 +26,7 @@ from refunds.services.core import (
     record,
     require,
 )
+from webhooks.choices import EventType
 
 
 def claim(*, reviewer: User, request_id: int, now: datetime | None = None) -> RefundRequest:
@@ -102,6 +104,9 @@ def decide(
     )
     action = transition.__name__
     record(request, actor, action, before, explanation, at=now)
+    p = params()
+    # The reviewer may take it back for a while: the credit or notice waits until then.
+    until = policy.undo_until(now, p) if kind == DecisionKind.REVIEW and p.undo_seconds else None
     if outcome == Outcome.APPROVED:
         Credit.objects.create(
             request=request,
@@ -109,10 +114,9 @@ def decide(
             method=request.lead.payment_method,
             created_at=now,
         )
-    p = params()
-    if kind == DecisionKind.REVIEW and p.undo_seconds:
-        # The reviewer may take it back for a while: the credit or notice waits until then.
-        until = policy.undo_until(now, p)
+        # A denial is announced when its notice goes out (refund.denied, deliver_denial).
+        announce(request, EventType.REFUND_APPROVED, now, not_before=until)
+    if until is not None:
         transaction.on_commit(
             lambda: enqueue_at(until, "refunds.tasks.release_decision", decision.pk)
         )

@@ -21,7 +21,8 @@ from refunds import emails, notices
 from refunds.choices import CreditStatus, DecisionKind, Outcome, Status
 from refunds.gateway import get_gateway
 from refunds.models import Credit, Decision, RefundRequest
-from refunds.services.core import enqueue, lock, record
+from refunds.services.core import announce, enqueue, lock, record
+from webhooks.choices import EventType
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def _post_credit(credit_id: int, now: datetime) -> None:
             f"{money(credit.amount)} to {credit.method}",
             at=now,
         )
+        announce(request, EventType.REFUND_CREDITED, now)
         subject, body = notices.approval(request, credit)
         _notify(request, request.decisions.latest(), subject, body, email=True, now=now)
     # Once committed, ids and money only: the ledger's memo names the customer.
@@ -122,6 +124,7 @@ def deliver_denial(decision_id: int, now: datetime | None = None) -> None:
             request.mark_denied()
             request.save(update_fields=("status",))
             record(request, None, "denial_sent", before, at=now)
+            announce(request, EventType.REFUND_DENIED, now)
     log.info("Denial notice %s sent (request %s)", decision.notice_id, request.pk)
 
 

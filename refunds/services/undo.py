@@ -17,7 +17,9 @@ from accounts.models import User
 from refunds import policy
 from refunds.choices import DecisionKind, Outcome, Status
 from refunds.models import Credit, Decision, RefundRequest
-from refunds.services.core import check_staff, lock, params, record, require
+from refunds.services.core import check_staff, lock, params, record, require, webhook_subject
+from webhooks import outbox
+from webhooks.choices import EventType
 
 
 def undo_refusal(request: RefundRequest, user: User, now: datetime) -> tuple[Decision | None, str]:
@@ -59,6 +61,9 @@ def undo(*, reviewer: User, request_id: int, now: datetime | None = None) -> Ref
         decision.undone_at = now
         decision.save(update_fields=("undone_at",))
         Credit.objects.filter(request=request).delete()  # never sent: checked above
+        if decision.outcome == Outcome.APPROVED:
+            # Its deliveries were held back until the undo time was over: nobody was told.
+            outbox.withdraw(EventType.REFUND_APPROVED, subject=webhook_subject(request))
         word = "approval" if decision.outcome == Outcome.APPROVED else "denial"
         record(request, reviewer, "undo", before, f"Took back the {word}.", at=now)
         return request
