@@ -98,7 +98,9 @@ def test_send_again_revives_a_failed_delivery_for_another_day(
     Delivery.objects.update(status=DeliveryStatus.FAILED, next_attempt_at=None)
     receiver.then = 503
     with django_capture_on_commit_callbacks(execute=True):
-        client_for(root).post(LOG, {"action": "send_again", "_selected_action": [1]})
+        client_for(root).post(
+            LOG, {"action": "send_again", "_selected_action": [Delivery.objects.get().pk]}
+        )
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.response_code) == ("pending", 503)
     assert delivery.retry_until > delivery.last_attempt_at
