@@ -410,6 +410,8 @@ PAYMENT_GATEWAY = env_str("PAYMENT_GATEWAY", "refunds.gateway.SandboxGateway")
 CREDIT_MAX_ATTEMPTS = env_int("REFUND_CREDIT_MAX_ATTEMPTS", 15, minimum=1)
 # A webhook receiver that has not answered after this many seconds failed this try (webhooks/).
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
+if WEBHOOK_TIMEOUT_SECONDS >= Q_TIMEOUT:
+    raise ImproperlyConfigured("WEBHOOK_TIMEOUT_SECONDS must be less than Q_TIMEOUT")
 
 # --- Operations: health probes and Prometheus metrics (ops/; README, Operations) ------------
 # /health/live and /health/ready need no sign-in. ops.middleware.ProbeMiddleware answers them

@@ -57,6 +57,7 @@ def test_it_uses_a_development_key_only_with_debug():
         ({"DEBUG": "1", "DATABASE_URL": "mysql://root@localhost/x"}, "SQLite or PostgreSQL"),
         ({"DEBUG": "1", "DATABASE_URL": "not a url"}, "DATABASE_URL"),
         ({"DEBUG": "1", "Q_TIMEOUT": "60", "Q_RETRY": "30"}, "Q_RETRY must be"),
+        ({"DEBUG": "1", "WEBHOOK_TIMEOUT_SECONDS": "60"}, "less than Q_TIMEOUT"),
         ({"DEBUG": "1", "REFUND_REPORT_WINDOW_DAYS": "two weeks"}, "whole number"),
         ({"DEBUG": "1", "REFUND_REPORT_WINDOW_DAYS": "0"}, "at least 1"),
         ({"DEBUG": "1", "REFUND_PEER_MEDIAN_MULTIPLIER": "-1"}, "at least 0"),
