@@ -6,11 +6,13 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.utils import timezone
+from django_q.models import Schedule
 
 from refunds import services
 from tests.refunds.staff_flows import run_on_commit, submitted
 from tests.webhooks.readme import readme_verifier
 from webhooks import delivery as sending
+from webhooks import tasks
 from webhooks.choices import DeliveryStatus, EventType
 from webhooks.models import Delivery, Event, WebhookEndpoint
 
@@ -153,8 +155,9 @@ def test_a_worker_that_lost_the_task_after_commit_still_sends_once(
     assert queued and receiver.received == []
     assert Delivery.objects.get().status == DeliveryStatus.PENDING
 
-    assert sending.send_due() == 1
-    assert sending.send_due() == 0
+    # The scheduled sweep finds it due.
+    assert tasks.send_due() == 1
+    assert tasks.send_due() == 0
     # The lost task turns up after all: it finds the delivery done.
     for callback in queued:
         callback()
@@ -212,3 +215,13 @@ def test_an_inactive_or_unsubscribed_endpoint_is_sent_nothing(
     assert Event.objects.count() == 1  # the outbox keeps it all the same
     assert Delivery.objects.count() == 0
     assert receiver.received == second_receiver.received == []
+
+
+def test_the_sweep_runs_every_minute():
+    schedule = Schedule.objects.get(name="webhooks: send due deliveries")
+    assert (schedule.func, schedule.schedule_type, schedule.minutes, schedule.repeats) == (
+        "webhooks.tasks.send_due",
+        Schedule.MINUTES,
+        1,
+        -1,
+    )
