@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -63,11 +65,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
 class DeliveryAdmin(admin.ModelAdmin[Delivery]):
     """The delivery log: every event sent to every endpoint, how it went, and Send again."""
 
+    # The endpoint is on each delivery's page and in the filter: the row stays one screen wide.
     list_display = (
-        "event_type",
-        "subject",
-        "sequence",
-        "endpoint",
+        "event_label",
         "status",
         "response_code",
         "attempts",
@@ -94,6 +94,11 @@ class DeliveryAdmin(admin.ModelAdmin[Delivery]):
     )
     readonly_fields = fields
     actions = ("send_again",)
+
+    @admin.display(description="event", ordering="event_id")
+    def event_label(self, delivery: Delivery) -> str:
+        event = delivery.event
+        return format_html("{} #{}<br><small>{}</small>", event.type, event.sequence, event.subject)
 
     @admin.display(description="event id")
     def event_id_(self, delivery: Delivery) -> str:
@@ -123,9 +128,11 @@ class DeliveryAdmin(admin.ModelAdmin[Delivery]):
     def retried_until(self, delivery: Delivery) -> str:
         return when(delivery.retry_until)
 
-    @admin.display(description="body sent")
+    @admin.display(description="body sent (indented here)")
     def payload(self, delivery: Delivery) -> str:
-        return format_html("<pre>{}</pre>", sending.body(delivery.event).decode())
+        return format_html(
+            "<pre>{}</pre>", json.dumps(json.loads(sending.body(delivery.event)), indent=2)
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
