@@ -81,9 +81,11 @@ def waiting_behind_earlier() -> Exists:
 
 
 def due(now: datetime) -> QuerySet[Delivery]:
-    """Deliveries to send now, oldest event first."""
+    """Deliveries to send now, oldest event first; an inactive endpoint's wait."""
     return (
-        Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        Delivery.objects.filter(
+            status=DeliveryStatus.PENDING, next_attempt_at__lte=now, endpoint__active=True
+        )
         .exclude(waiting_behind_earlier())
         .order_by("event_id", "pk")
     )

@@ -37,7 +37,8 @@ class WebhookEndpoint(models.Model):
     active = models.BooleanField(
         verbose_name="active",
         default=True,
-        help_text="An inactive endpoint is sent nothing new.",
+        help_text="An inactive endpoint is sent nothing; what was waiting for it is sent "
+        "when it is active again (and still within its day of retries).",
     )
     secret = models.CharField(
         verbose_name="signing secret",

@@ -205,6 +205,22 @@ def test_a_request_s_events_reach_an_endpoint_in_sequence_order(
     assert other.deliveries.count() == 3
 
 
+def test_an_endpoint_made_inactive_is_sent_nothing_until_it_is_active_again(
+    alice, endpoint, receiver, django_capture_on_commit_callbacks
+):
+    receiver.script = [500]
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted(alice)
+    delivery = Delivery.objects.get()
+    WebhookEndpoint.objects.update(active=False)
+    assert sending.send_due(now=delivery.next_attempt_at) == 0
+    assert len(receiver.received) == 1
+    WebhookEndpoint.objects.update(active=True)
+    assert sending.send_due(now=delivery.next_attempt_at) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("succeeded", 2)
+
+
 def test_an_inactive_or_unsubscribed_endpoint_is_sent_nothing(
     alice, receiver, second_receiver, django_capture_on_commit_callbacks
 ):
