@@ -2,9 +2,10 @@
 
 A task that fails raises: the worker records the failure and, because services.enqueue sends
 our tasks with ack_failure=False, hands the task out again after Q_RETRY seconds, up to
-Q_CLUSTER["max_attempts"]. The scheduled tasks at the bottom (created by migrations 0003, 0004
-and 0013) pick up anything that falls through: claims that ran out, decisions whose side effects
-never finished, and requests past their review deadline; and the heartbeat says the worker runs.
+Q_CLUSTER["max_attempts"]. The scheduled tasks at the bottom (created by migrations 0003, 0004,
+0014 and 0015) pick up anything that falls through: claims that ran out, decisions whose side
+effects never finished, and requests past their review deadline; the heartbeat says the worker
+runs; and the analytics' daily roll-ups are kept up to date.
 """
 
 from config.logs import bound
@@ -72,3 +73,13 @@ def prune_task_history(days: int = 14) -> int:
 
     deleted, _ = Success.objects.filter(stopped__lt=timezone.now() - timedelta(days=days)).delete()
     return deleted
+
+
+def rebuild_rollups() -> int:
+    """Every 30 minutes: the analytics' daily roll-ups for the day that closed out and for
+    any older day a late decision, an undo, a withdrawal or a dispute changed."""
+    from django.utils import timezone
+
+    from refunds.analytics import rollups
+
+    return len(rollups.rebuild(timezone.now()))

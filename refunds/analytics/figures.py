@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import DurationField, ExpressionWrapper, F, Func, QuerySet
+from django.db.models import DurationField, ExpressionWrapper, F, Func, IntegerField, QuerySet
 from django.utils.html import format_html
 
 from accounts.money import money
@@ -99,6 +99,38 @@ def percentile(queryset: QuerySet, expression, fraction: float) -> timedelta | N
     rank = max(0, math.ceil(fraction * count) - 1)
     values = queryset.annotate(_v=expression).order_by("_v").values_list("_v", flat=True)
     return values[rank]
+
+
+class WholeMinutes(Func):
+    """A duration in whole minutes, rounded down, computed by the database: PostgreSQL's
+    interval through its seconds, SQLite's (Django's integer microseconds) by integer
+    division, so an exact 24 hours is 1,440 minutes on both."""
+
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / 60)::integer"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        template = "(CAST(%(expressions)s AS INTEGER) / 60000000)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def nearest_rank(histogram: dict[int, int], fraction: float) -> int | None:
+    """The `fraction` percentile of a histogram (value -> how many), nearest rank as in
+    percentile(): the value at rank ceil(fraction × n). The histogram is a few thousand
+    counts the database has summed, never the rows themselves."""
+    count = sum(histogram.values())
+    if not count:
+        return None
+    rank = max(1, math.ceil(fraction * count))
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return value
+    raise AssertionError("unreachable: the ranks add up to the count")
 
 
 def hours_text(value: timedelta | None) -> str:

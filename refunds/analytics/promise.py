@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from refunds.analytics import svg
@@ -13,31 +14,54 @@ from refunds.analytics.figures import (
     Page,
     Section,
     Table,
+    WholeMinutes,
     elapsed,
     hours_text,
+    nearest_rank,
     percentile,
     share_text,
 )
 from refunds.analytics.period import Period
 from refunds.choices import OPEN_STATUSES, Status
-from refunds.models import Dispute, RefundRequest
+from refunds.models import (
+    Decision,
+    DecisionTimeRollup,
+    Dispute,
+    PromiseRollup,
+    RefundRequest,
+    RollupDay,
+)
 from refunds.services import params
 from refunds.services.queries import AUTOMATIC_KINDS
 
 PROMISE = timedelta(hours=24)
+DAY = timedelta(days=1)
 AGE_BUCKETS = [(0, 4), (4, 12), (12, 20), (20, 24), (24, None)]
 
 
-def reviewed(period: Period):
-    """Requests submitted in the period that a person had to decide: withdrawn requests and
-    automatic decisions are left out, as in the queue's banner."""
-    return (
-        RefundRequest.objects.filter(
-            period.requests(), submitted_at__gte=period.start, submitted_at__lt=period.end
-        )
-        .exclude(status=Status.WITHDRAWN)
-        .exclude(decisions__kind__in=AUTOMATIC_KINDS)
+def reviewed_where(q: Q, since: datetime) -> QuerySet[RefundRequest]:
+    """The requests matching `q`, all submitted from `since` on, that a person had to decide:
+    withdrawn requests and automatic decisions are left out, as in the queue's banner. A rule
+    decides at submission, so only the rules' decisions from `since` on are looked at (an
+    index holds them by time)."""
+    by_rule = Decision.objects.filter(
+        request=OuterRef("pk"), kind__in=AUTOMATIC_KINDS, decided_at__gte=since
     )
+    return RefundRequest.objects.filter(q).exclude(status=Status.WITHDRAWN).exclude(Exists(by_rule))
+
+
+def settled(now: datetime) -> Q:
+    """Counted once the outcome is known: decided, or past the promise while still open."""
+    return Q(decided_at__isnull=False) | Q(submitted_at__lte=now - PROMISE)
+
+
+# What a day's counted requests add up to; the daily roll-ups store the same sums.
+COUNTS = {
+    "counted": Count("id"),
+    "in_24": Count("id", filter=Q(decided_at__lte=F("submitted_at") + PROMISE)),
+    "in_window": Count("id", filter=Q(decided_at__lte=F("due_at"))),
+}
+MINUTES_TO_DECIDE = WholeMinutes(elapsed("decided_at", "submitted_at"))
 
 
 def build(period: Period, now: datetime) -> Page:
@@ -48,30 +72,12 @@ def build(period: Period, now: datetime) -> Page:
 
 def _promise(period: Period, now: datetime) -> Section:
     hours = params().review_hours
-    # Counted once the outcome is known: decided, or past the promise while still open.
-    settled = Q(decided_at__isnull=False) | Q(submitted_at__lte=now - PROMISE)
-    in_24 = Q(decided_at__lte=F("submitted_at") + PROMISE)
-    in_window = Q(decided_at__lte=F("due_at"))
-    base = reviewed(period).filter(settled)
-    by_day = {
-        row["day"]: row
-        for row in base.annotate(day=TruncDate("submitted_at", tzinfo=UTC))
-        .values("day")
-        .annotate(
-            counted=Count("id"),
-            in_24=Count("id", filter=in_24),
-            in_window=Count("id", filter=in_window),
-        )
-        .order_by("day")
-    }
-    total = base.aggregate(
-        counted=Count("id"),
-        in_24=Count("id", filter=in_24),
-        in_window=Count("id", filter=in_window),
-    )
+    by_day, minutes = _promise_figures(period, now)
+    zero = {"counted": 0, "in_24": 0, "in_window": 0}
+    total = {key: sum(row[key] for row in by_day.values()) for key in zero}
     rows, shares = [], []
     for day in period.days:
-        row = by_day.get(day, {"counted": 0, "in_24": 0, "in_window": 0})
+        row = by_day.get(day, zero)
         share = round(100 * row["in_24"] / row["counted"], 1) if row["counted"] else None
         shares.append(share)
         rows.append(
@@ -83,9 +89,7 @@ def _promise(period: Period, now: datetime) -> Section:
                 row["in_window"],
             ]
         )
-    decided = reviewed(period).filter(decided_at__isnull=False)
-    took = elapsed("decided_at", "submitted_at")
-    median, p95 = percentile(decided, took, 0.5), percentile(decided, took, 0.95)
+    median, p95 = _minutes(nearest_rank(minutes, 0.5)), _minutes(nearest_rank(minutes, 0.95))
     overall = share_text(total["in_24"], total["counted"])
     figures = [
         Figure(
@@ -135,10 +139,113 @@ def _promise(period: Period, now: datetime) -> Section:
                 "decision_time",
                 "Time to a decision",
                 ["requests decided", "median hours", "95th percentile hours"],
-                [[decided.count(), _hours(median), _hours(p95)]],
+                [[sum(minutes.values()), _hours(median), _hours(p95)]],
+                note="Nearest-rank percentiles of the time from submission to the first "
+                "decision, in whole minutes (rounded down).",
             ),
         ],
     )
+
+
+def _promise_figures(period: Period, now: datetime) -> tuple[dict[date, dict], dict[int, int]]:
+    """Per day of the period, the counted requests and those decided in time; and the
+    histogram of whole minutes to a decision (minutes -> requests).
+
+    Days that have closed out (every request submitted on them decided or past 24 hours) are
+    read from the daily roll-ups once built (refunds/analytics/rollups.py); the others, today
+    and yesterday at least, are counted live from the requests. Both give the same figures.
+    """
+    rolled = rolled_up_days(period, now)
+    live = [day for day in period.days if day not in rolled]
+    by_day: dict[date, dict] = {}
+    minutes: Counter[int] = Counter()
+    if live:
+        since = datetime.combine(min(live), time.min, tzinfo=UTC)
+        requests = reviewed_where(period.requests() & _days_q(live), since)
+        for row in (
+            requests.filter(settled(now))
+            .annotate(day=TruncDate("submitted_at", tzinfo=UTC))
+            .values("day")
+            .annotate(**COUNTS)
+            .order_by()
+        ):
+            by_day[row.pop("day")] = row
+        for row in (
+            requests.filter(decided_at__isnull=False)
+            .annotate(minutes=MINUTES_TO_DECIDE)
+            .values("minutes")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            minutes[row["minutes"]] += row["n"]
+    if rolled:
+        rollups = _rollup_filter(period, rolled)
+        for row in (
+            PromiseRollup.objects.filter(rollups)
+            .values("day")
+            .annotate(
+                counted=Sum("requests"), in_24=Sum("within_24h"), in_window=Sum("within_window")
+            )
+            .order_by()
+        ):
+            by_day[row.pop("day")] = row
+        for row in (
+            DecisionTimeRollup.objects.filter(rollups)
+            .values("minutes")
+            .annotate(n=Sum("requests"))
+            .order_by()
+        ):
+            minutes[row["minutes"]] += row["n"]
+    return by_day, dict(minutes)
+
+
+def rolled_up_days(period: Period, now: datetime) -> set[date]:
+    """The period's days that have closed out at `now` and whose roll-ups were built since."""
+    built = RollupDay.objects.filter(day__gte=period.first, day__lte=period.last).values_list(
+        "day", "built_at"
+    )
+    return {day for day, at in built if at >= closes_at(day) and closes_at(day) <= now}
+
+
+def closes_at(day: date) -> datetime:
+    """When every request submitted on `day` (UTC) is decided or past the 24-hour promise, so
+    that the day's figures change only when a request of it changes."""
+    return datetime.combine(day + DAY, time.min, tzinfo=UTC) + PROMISE
+
+
+def _days_q(days: list[date]) -> Q:
+    """Submitted on one of `days`, as one range per run of consecutive days."""
+    q = Q()
+    runs: list[list[date]] = []
+    for day in sorted(days):
+        if runs and day - runs[-1][-1] == DAY:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    for run in runs:
+        start = datetime.combine(run[0], time.min, tzinfo=UTC)
+        end = datetime.combine(run[-1] + DAY, time.min, tzinfo=UTC)
+        q |= Q(submitted_at__gte=start, submitted_at__lt=end)
+    return q
+
+
+def _rollup_filter(period: Period, days: set[date]) -> Q:
+    q = Q(day__gte=min(days), day__lte=max(days))
+    missing = [day for day in period.days if min(days) <= day <= max(days) and day not in days]
+    if missing:
+        q &= ~Q(day__in=missing)
+    if period.market is None and period.category is None:
+        return q & Q(total=True)
+    q &= Q(total=False)
+    if period.market is not None:
+        q &= Q(market=period.market)
+    if period.category is not None:
+        q &= Q(category=period.category)
+    return q
+
+
+def _minutes(value: int | None) -> timedelta | None:
+    return None if value is None else timedelta(minutes=value)
 
 
 def _hours(value: timedelta | None):
@@ -187,11 +294,16 @@ def _disputes(period: Period, now: datetime) -> Section:
     )
     answered = Q(resolution__isnull=False)
     settled = answered | Q(due_at__lte=now)
+    # The answer's time looked up per dispute (its primary key), not joined: a join reads every
+    # decision ever made.
+    in_time = Exists(
+        Decision.objects.filter(pk=OuterRef("resolution_id"), decided_at__lte=OuterRef("due_at"))
+    )
     found = disputes.aggregate(
         opened=Count("id"),
         answered=Count("id", filter=answered),
         settled=Count("id", filter=settled),
-        in_time=Count("id", filter=answered & Q(resolution__decided_at__lte=F("due_at"))),
+        in_time=Count("id", filter=in_time),
     )
     took = elapsed("resolution__decided_at", "opened_at")
     median = percentile(disputes.filter(answered), took, 0.5)

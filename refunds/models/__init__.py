@@ -10,18 +10,22 @@ from refunds.models.records import (
 )
 from refunds.models.reference import DenialTemplate, MarketPeerStats, SandboxRefund
 from refunds.models.request import RefundRequest, RefundRequestQuerySet
+from refunds.models.rollups import DecisionTimeRollup, PromiseRollup, RollupDay
 from refunds.models.worker import WorkerHeartbeat
 
 __all__ = [
     "Credit",
     "Decision",
+    "DecisionTimeRollup",
     "DenialTemplate",
     "Dispute",
     "ImmutableError",
     "MarketPeerStats",
+    "PromiseRollup",
     "RefundEvent",
     "RefundRequest",
     "RefundRequestQuerySet",
+    "RollupDay",
     "SandboxRefund",
     "SpotCheck",
     "WorkerHeartbeat",

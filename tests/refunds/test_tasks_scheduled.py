@@ -29,6 +29,7 @@ peer_stats_migration = importlib.import_module(
     "refunds.migrations.0004_peer_stats_and_queue_indexes"
 )
 heartbeat_migration = importlib.import_module("refunds.migrations.0014_worker_heartbeat")
+rollups_migration = importlib.import_module("refunds.migrations.0015_rollups")
 
 
 # The schedules
@@ -42,7 +43,10 @@ def test_the_migration_schedules_every_recurring_task(db):
         assert schedule.func == names[schedule.name]
         assert callable(pydoc.locate(schedule.func)), schedule.func
         assert (schedule.schedule_type, schedule.repeats) == (Schedule.MINUTES, -1)
-    for name, func, _ in peer_stats_migration.SCHEDULES + heartbeat_migration.SCHEDULES:
+    later = (
+        peer_stats_migration.SCHEDULES + heartbeat_migration.SCHEDULES + rollups_migration.SCHEDULES
+    )
+    for name, func, _ in later:
         assert Schedule.objects.get(name=name).func == func
         assert callable(pydoc.locate(func)), func
 
@@ -53,7 +57,8 @@ def test_creating_the_schedules_again_changes_nothing(db):
     schedules_migration.create_schedules(apps, None)
     peer_stats_migration.create_schedule(apps, None)
     heartbeat_migration.create_schedules(apps, None)
-    assert Schedule.objects.filter(name__startswith="refunds: ").count() == 6
+    rollups_migration.create_schedules(apps, None)
+    assert Schedule.objects.filter(name__startswith="refunds: ").count() == 7
     assert Schedule.objects.get(name="refunds: overdue sweep").minutes == 15
 
 
