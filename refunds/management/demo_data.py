@@ -584,3 +584,49 @@ PEER_NAMES = [
 
 FIRST_NAMES = ["Ana", "Ben", "Chloe", "Diego", "Emma", "Frank", "Grace", "Hassan", "Ivy", "Jon"]
 LAST_NAMES = ["Adams", "Brooks", "Chen", "Diaz", "Evans", "Flores", "Garcia", "Hughes", "Ito"]
+
+
+# A second market with five weeks of history, so every analytics page has something to show.
+# Its pros are not the README's: their requests are all decided and their market is not
+# Austin, so the first pro's peer comparison, the queue and the home's counts stay as told.
+@dataclass(frozen=True)
+class WeeksPro:
+    email: str
+    business: str
+    categories: tuple[str, ...]
+    leads: int
+    report_share: float  # of their leads they report: the market's spread of refund rates
+
+
+WEEKS_MARKET = ("Denver, CO", "America/Denver")
+WEEKS_DAYS = 35
+WEEKS_PROS = [
+    WeeksPro("mile-high@demo.test", "Mile High Plumbing", ("plumbing", "drain-cleaning"), 52, 0.16),
+    WeeksPro("front-range@demo.test", "Front Range Electric", ("electrical",), 44, 0.13),
+    WeeksPro("aspen@demo.test", "Aspen Home Cleaning", ("house-cleaning",), 46, 0.18),
+    WeeksPro("summit@demo.test", "Summit Roofing", ("roofing",), 34, 0.22),
+    WeeksPro(
+        "cherry-creek@demo.test",
+        "Cherry Creek Heating & Water",
+        ("water-heater-repair", "plumbing"),
+        44,
+        0.16,
+    ),
+    WeeksPro("platte@demo.test", "Platte River Landscaping", ("landscaping",), 38, 0.11),
+    # Reports far more than the others: the peer rule denies some of these by itself.
+    WeeksPro("quickfix@demo.test", "QuickFix Denver", ("plumbing", "electrical"), 34, 0.55),
+]
+# Submissions by local hour of the day, as pros work: mornings and after the day's jobs.
+WEEKS_HOURS = [0, 0, 0, 0, 0, 0, 1, 4, 8, 9, 8, 7, 6, 6, 6, 7, 8, 8, 7, 5, 4, 3, 1, 0]
+WEEKS_REASONS = [
+    (Reason.WRONG_JOB, "The customer needs a different trade than the one I offer."),
+    (Reason.INVALID_CONTACT, "The number is disconnected and my message bounced."),
+    (Reason.DUPLICATE, "I was sold this same job earlier this week."),
+    (Reason.HIRED_BEFORE_CONTACT, "They told me they had already hired someone before I called."),
+    (Reason.SPAM, "The request is an advertisement, not a job."),
+]
+WEEKS_DISPUTES = [
+    "I called three times and texted; the number really is wrong. Please look again.",
+    "The customer wrote in the thread that they hired someone the day before my lead.",
+    "This is the same address and phone as a lead I bought on Monday.",
+]

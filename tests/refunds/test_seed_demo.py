@@ -184,7 +184,7 @@ def test_the_rule_leads_are_recent_unreported_and_cheap(pro):
         assert services.reportable(lead, now)
         assert lead.price <= Decimal(settings.REFUND_POLICY["AUTO_APPROVE_MAX_PRICE"])
     # The demo leaves the pro's automatic approvals for whoever tries it.
-    assert not Decision.objects.filter(kind=DecisionKind.AUTO_APPROVAL).exists()
+    assert not Decision.objects.filter(kind=DecisionKind.AUTO_APPROVAL, request__pro=pro).exists()
 
 
 def test_reporting_the_duplicate_credits_it_automatically(pro, django_capture_on_commit_callbacks):
@@ -231,3 +231,34 @@ def test_all_three_reported_in_a_row_stay_within_the_peer_limit(
     out = StringIO()
     call_command("audit_refunds", stdout=out)
     assert "are consistent" in out.getvalue()
+
+
+# Weeks of history for the analytics pages
+
+
+def test_a_second_market_has_five_weeks_of_decided_history(seeded):
+    now = timezone.now()
+    history = RefundRequest.objects.filter(market__name="Denver, CO")
+    assert history.count() >= 40
+    days = {r.submitted_at.date() for r in history}
+    assert min(days) <= (now - timedelta(days=28)).date() and len(days) >= 20
+    assert not history.filter(status__in=[Status.SUBMITTED, Status.DISPUTED]).exists()
+    late = [r for r in history if r.decided_at - r.submitted_at > timedelta(hours=24)]
+    assert late and len(late) < history.count() / 4
+    kinds = set(Decision.objects.filter(request__in=history).values_list("kind", flat=True))
+    assert {DecisionKind.REVIEW, DecisionKind.AUTO_APPROVAL, DecisionKind.DISPUTE} <= kinds
+    assert {Status.CREDITED, Status.DENIED} <= set(history.values_list("status", flat=True))
+
+
+def test_the_history_is_rolled_up_for_the_analytics(seeded):
+    from refunds.analytics import promise
+    from refunds.analytics.period import period_from
+    from refunds.models import RollupDay
+
+    now = timezone.now()
+    assert RollupDay.objects.filter(day=(now - timedelta(days=2)).date()).exists()
+    period, _ = period_from({"range": "30"}, now.date())
+    assert len(promise.rolled_up_days(period, now)) >= 28
+    page = promise.build(period, now)
+    [[decided, median, p95]] = page.table("decision_time").rows
+    assert decided >= 20 and 0 < median < p95

@@ -7,11 +7,13 @@ Idempotent: every object has a stable key, so a second run finds everything and 
 import random
 from collections.abc import Iterable
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
@@ -39,10 +41,16 @@ from refunds.management.demo_data import (
     SILENT_LEADS,
     STAFF,
     THREADS,
+    WEEKS_DAYS,
+    WEEKS_DISPUTES,
+    WEEKS_HOURS,
+    WEEKS_MARKET,
+    WEEKS_PROS,
+    WEEKS_REASONS,
     Call,
     Say,
 )
-from refunds.models import Credit
+from refunds.models import Credit, DenialTemplate, RefundRequest, SpotCheck
 
 
 class UnansweredGateway:
@@ -62,6 +70,8 @@ class Command(BaseCommand):
                 self.stdout.write("Demo data already present; nothing to do.")
                 return
             self._seed(now)
+        # The analytics' daily roll-ups of the history, as the worker's schedule keeps them.
+        call_command("rebuild_rollups", verbosity=options["verbosity"])
         self.stdout.write(
             self.style.SUCCESS("Demo data loaded. Every login's password: demo-password")
         )
@@ -138,6 +148,7 @@ class Command(BaseCommand):
             )
         self._history(pro2, categories, rng, now)
         self._queue(categories, now)
+        self._weeks(categories, rng, now)
         services.compute_peer_stats(now)
 
     # People
@@ -152,10 +163,14 @@ class Command(BaseCommand):
             user.groups.add(Group.objects.get(name=role.value))
         return user
 
-    def _pro(self, email, business, market, categories, area) -> User:
+    def _pro(self, email, business, market, categories, area, login=True) -> User:
         user, created = User.objects.get_or_create(email=email)
         if created:
-            user.set_password(PASSWORD)
+            # Argon2 costs a third of a second a hash: only the README's logins get a password.
+            if login:
+                user.set_password(PASSWORD)
+            else:
+                user.set_unusable_password()
             user.save(update_fields=("password",))
             user.groups.add(Group.objects.get(name=Role.PRO.value))
             profile = ProProfile.objects.create(
@@ -341,6 +356,182 @@ class Command(BaseCommand):
                 details=case.details,
                 now=now - timedelta(hours=case.reported_hours),
             )
+
+    # Five weeks of history in a second market, for the analytics pages
+
+    def _weeks(self, categories, rng, now) -> None:
+        """Pros in Denver who bought leads and reported some of them over the last five weeks,
+        at the hours pros work; reviewers decided every report, most within hours, some late;
+        the rules decided a few; some denials were disputed and support answered. Nothing is
+        left open, so the queue and the home's counts are the ones the README describes."""
+        name, zone = WEEKS_MARKET
+        market, _ = Market.objects.get_or_create(
+            name=name, defaults={"country_code": "US", "time_zone": zone}
+        )
+        local = ZoneInfo(zone)
+        reports = []
+        for i, spec in enumerate(WEEKS_PROS):
+            pro = self._pro(
+                spec.email,
+                spec.business,
+                market,
+                [categories[c] for c in spec.categories],
+                "Denver, 80202, 80203, 80205, 80206",
+                login=False,
+            )
+            self._top_up(pro, Decimal("900.00"), now - timedelta(days=WEEKS_DAYS + 5))
+            previous = None
+            for n in range(spec.leads):
+                received = self._local_time(rng, local, now, rng.uniform(2.5, WEEKS_DAYS))
+                reason, details = rng.choice(WEEKS_REASONS)
+                reported = rng.random() < spec.report_share
+                category = categories[rng.choice(spec.categories)]
+                phone = f"+1 720-555-{100 * i + n:04d}"
+                if reported and reason == Reason.WRONG_JOB and rng.random() < 0.5:
+                    # A job the pro does not offer: the outside-services rule approves it.
+                    category = categories[rng.choice(["roofing", "landscaping", "house-cleaning"])]
+                if reported and reason == Reason.DUPLICATE and previous is not None:
+                    phone = previous.customer_phone  # the duplicate rule finds the first lead
+                lead = self._lead(
+                    f"demo-weeks-{i}-{n}",
+                    pro,
+                    received,
+                    f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                    phone,
+                    "",
+                    category,
+                    "Denver, CO 80205",
+                    "Looking for someone this week, details in the thread.",
+                    Decimal(rng.choice(["19.00", "24.50", "32.00", "45.00", "58.00"])),
+                    PaymentMethod.CARD if rng.random() < 0.3 else PaymentMethod.BALANCE,
+                )
+                self._say(lead, Sender.PRO, "Hi! When would suit you?", timedelta(minutes=25))
+                submitted = received + timedelta(hours=rng.uniform(1, 40))
+                if reported and submitted < now - timedelta(days=2):
+                    reports.append((submitted, pro, lead, reason, details))
+                previous = lead
+        reports.sort(key=lambda report: report[0])
+        # The first half is on record before the market's peer figures are taken, so the peer
+        # rule can deny the pro who reports far more than the others in the second half.
+        half = len(reports) // 2
+        # Every automatic approval of the history is spot-checked (the sample is random
+        # otherwise), and the reviewers answer each check.
+        every_one = {**settings.REFUND_POLICY, "AUTO_APPROVE_SAMPLE_PERCENT": 100}
+        with override_settings(REFUND_POLICY=every_one):
+            for report in reports[:half]:
+                self._weeks_report(rng, now, *report)
+            services.compute_peer_stats(now)
+            for report in reports[half:]:
+                self._weeks_report(rng, now, *report)
+
+    def _local_time(self, rng, local, now, days_ago: float) -> datetime:
+        """A moment `days_ago` days back, at an hour pros work in the market's time zone."""
+        day = (now - timedelta(days=days_ago)).astimezone(local).date()
+        hour = rng.choices(range(24), weights=WEEKS_HOURS)[0]
+        at = datetime.combine(day, time(hour, rng.randrange(60)), tzinfo=local)
+        return min(at, now - timedelta(days=2, hours=3))
+
+    def _weeks_report(self, rng, now, submitted, pro, lead, reason, details) -> None:
+        request = services.submit_report(
+            pro=pro, lead_id=lead.pk, reason=reason, details=details, now=submitted
+        )
+        if request.status == Status.SUBMITTED:
+            reviewer = rng.choices(self.reviewers, weights=[3, 2])[0]
+            # Most within hours; nights and weekends wait longer; about one in ten is late.
+            hours = rng.choices(
+                [rng.uniform(0.3, 6), rng.uniform(6, 20), rng.uniform(20, 24), rng.uniform(24, 40)],
+                weights=[55, 28, 8, 9],
+            )[0]
+            if submitted.weekday() >= 5:
+                hours = min(hours * 1.5, 40)
+            decide_at = min(submitted + timedelta(hours=hours), now - timedelta(minutes=30))
+            self._claim(reviewer, request, decide_at, rng.randint(2, 14))
+            approve = rng.random() < {Reason.DUPLICATE: 0.8, Reason.WRONG_JOB: 0.7}.get(reason, 0.5)
+            if approve:
+                services.approve(
+                    reviewer=reviewer, request_id=request.pk, note="Checked.", now=decide_at
+                )
+            else:
+                explanation, guidance = self._denial_wording(rng, reason)
+                services.deny(
+                    reviewer=reviewer,
+                    request_id=request.pk,
+                    explanation=explanation,
+                    guidance=guidance,
+                    now=decide_at,
+                )
+        self._settle(request.pk)
+        request.refresh_from_db()
+        latest = request.decisions.latest()
+        check = SpotCheck.objects.filter(decision=latest).first()
+        if check is not None:
+            agreed = rng.random() < 0.8
+            services.check_automatic_approval(
+                reviewer=rng.choice(self.reviewers),
+                spot_check_id=check.pk,
+                agreed=agreed,
+                note="" if agreed else "The customer asked for a job the pro does offer.",
+                now=min(latest.decided_at + timedelta(hours=rng.uniform(2, 30)), now),
+            )
+        if latest.outcome == "denied" and latest.decided_by is not None and rng.random() < 0.4:
+            self._weeks_dispute(rng, now, request, latest)
+
+    def _weeks_dispute(self, rng, now, request, denial) -> None:
+        opened = denial.decided_at + timedelta(hours=rng.uniform(1, 20))
+        if opened > now - timedelta(hours=3):
+            return
+        services.open_dispute(
+            pro=request.pro, request_id=request.pk, message=rng.choice(WEEKS_DISPUTES), now=opened
+        )
+        # Support answers most within the 48 hours, a few later.
+        answered = min(
+            opened + timedelta(hours=rng.choice([rng.uniform(2, 40), rng.uniform(50, 70)])),
+            now - timedelta(hours=1),
+        )
+        support = User.objects.get(email=STAFF[2][0])
+        if rng.random() < 0.4:
+            services.overturn(
+                agent=support,
+                request_id=request.pk,
+                note="Looking again with the thread, the lead was not usable. Refunded.",
+                now=answered,
+            )
+        else:
+            explanation, guidance = self._denial_wording(rng, request.reason)
+            services.uphold(
+                agent=support,
+                request_id=request.pk,
+                explanation=explanation,
+                guidance=guidance,
+                now=answered,
+            )
+        self._settle(request.pk)
+
+    def _denial_wording(self, rng, reason) -> tuple[str, str]:
+        """Mostly a template's wording as the picker fills it in, now and then reworded."""
+        template = (
+            DenialTemplate.objects.filter(reason=reason).first()
+            or DenialTemplate.objects.order_by("pk").first()
+        )
+        if template is None or rng.random() < 0.2:
+            return (
+                "The thread shows the customer answered and the job fits your services.",
+                "Report a lead only when it fails one of the listed reasons.",
+            )
+        return template.explanation, template.guidance
+
+    def _settle(self, request_id: int) -> None:
+        """What the worker does after the undo window: the credit paid, the denial's notice
+        sent, at the decision's time plus two minutes."""
+        decision = (
+            RefundRequest.objects.get(pk=request_id).decisions.filter(undone_at=None).latest()
+        )
+        at = decision.decided_at + timedelta(minutes=2)
+        if decision.outcome == "approved":
+            credit = Credit.objects.get(request_id=request_id)
+            services.post_credit(credit.pk, now=at)
+        else:
+            services.deliver_denial(decision.pk, now=at)
 
     def _claim(self, reviewer, request, decide_at, minutes) -> None:
         """The reviewer picks the request up `minutes` before deciding it, as in the queue; the
