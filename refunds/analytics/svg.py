@@ -370,7 +370,7 @@ def heatmap(
         if c % every == 0:
             parts.append(
                 f'<text x="{left + (c + 0.5) * cell_w:.1f}" y="{grid_top + grid_h + 12}" '
-                f'font-size="9" text-anchor="middle" fill="{TEXT}">{escape(column)}</text>'
+                f'font-size="10" text-anchor="middle" fill="{TEXT}">{escape(column)}</text>'
             )
     axis_y = grid_top + grid_h + 28
     parts.append(
