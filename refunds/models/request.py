@@ -136,6 +136,12 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
                 name="request_open_work",
                 condition=models.Q(status__in=list(OPEN_STATUSES)),
             ),
+            # Analytics' open requests by age and overdue now, from the index alone.
+            models.Index(
+                fields=["submitted_at", "due_at", "id"],
+                name="request_open_age",
+                condition=models.Q(status__in=list(OPEN_STATUSES)),
+            ),
             # The queue filtered by reason: open work of that reason in due order, however many
             # decided requests pile up behind it.
             models.Index(
