@@ -12,7 +12,9 @@ measures, each over repeated runs, the median and p95 time and the query count o
   metrics         the Prometheus scrape, /metrics with the token (the work's gauges)
   start_reviewing Start reviewing: claim the queue's most urgent free request and open it
                   (rolled back after each run)
-  analytics       Analytics → Review promise for the last 90 days, all markets
+  analytics       Analytics → Review promise for the last 90 days, all markets (its closed-out
+                  days from the daily roll-ups, rebuilt after generating, as the worker keeps
+                  them)
   report_submit   a report submission through the page (rolled back after each run)
   peer_stats      the market peer-statistics job over all markets
   stock_queue     the same queue list from a plain ModelAdmin on Django's defaults (the baseline)
@@ -62,6 +64,7 @@ from django.conf import settings  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
+from django.db.models import Min  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -71,7 +74,13 @@ from bench.worker import measure_worker, print_worker  # noqa: E402
 from leads.models import Lead  # noqa: E402
 from refunds import services  # noqa: E402
 from refunds.choices import DecisionKind, Reason  # noqa: E402
-from refunds.models import Decision, RefundRequest  # noqa: E402
+from refunds.models import (  # noqa: E402
+    Decision,
+    DecisionTimeRollup,
+    PromiseRollup,
+    RefundRequest,
+    RollupDay,
+)
 
 settings.ROOT_URLCONF = "bench.urls"
 logging.getLogger("django-q").setLevel(logging.WARNING)
@@ -368,10 +377,32 @@ def print_table(size: int, measures: dict, info: dict) -> None:
         print("  " + plan["plan"].replace("\n", "\n  "))
 
 
+def rebuild_rollups() -> float:
+    """The analytics' daily roll-ups over the whole data set, as production keeps them (the
+    worker's schedule): generate_load writes history in the past, which only --since reaches."""
+    first = RefundRequest.objects.aggregate(first=Min("submitted_at"))["first"]
+    if first is None:
+        return 0.0
+    print("Rebuilding the analytics roll-ups ...", flush=True)
+    started = time.monotonic()
+    call_command("rebuild_rollups", since=first.date().isoformat(), verbosity=0)
+    if connection.vendor == "postgresql":
+        # As autovacuum would leave them (generate_load does the same for its tables).
+        with connection.cursor() as cursor:
+            for model in (RollupDay, PromiseRollup, DecisionTimeRollup):
+                table = connection.ops.quote_name(model._meta.db_table)
+                cursor.execute(f"VACUUM (ANALYZE) {table}")
+    took = time.monotonic() - started
+    print(f"  rebuilt in {took:.1f}s", flush=True)
+    return round(took, 1)
+
+
 def run_size(size: int, seed: int, repeat: int, worker_tasks: int) -> dict:
     ensure_leads(size, seed)
+    rollups_s = rebuild_rollups()
     print(f"Measuring at {size:,} leads ...", flush=True)
     measures, info = measure_pages(repeat)
+    info["rollups_rebuild_s"] = rollups_s
     print_table(size, measures, info)
     if worker_tasks:
         info["worker"] = measure_worker(worker_tasks)
