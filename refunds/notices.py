@@ -75,5 +75,6 @@ AUTO_DENIAL_GUIDANCE = (
 def auto_denial_explanation(peer_why: str) -> str:
     return (
         "You have asked for refunds on many more of your leads than other pros in your area, "
-        f"so this request was denied automatically. {peer_why}"
+        f"so this request was denied automatically. {peer_why} Your Credits page shows your "
+        "refund rate next to theirs, and the rate above which requests are denied automatically."
     )

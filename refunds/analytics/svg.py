@@ -16,15 +16,23 @@ OK, LATE, AXIS, TEXT = "#2e7d4f", "#b42318", "#8a8f98", "#3b4049"
 _counter = iter(range(1, 1_000_000_000))
 
 
-def _frame(n: int, title: str, desc: str, body: str, height: int = HEIGHT) -> SafeString:
+def _frame(
+    n: int,
+    title: str,
+    desc: str,
+    body: str,
+    height: int = HEIGHT,
+    width: int = WIDTH,
+    left: int = LEFT,
+) -> SafeString:
     return mark_safe(
-        f'<svg class="rq-chart" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'<svg class="rq-chart" viewBox="0 0 {width} {height}" role="img" '
         f'aria-labelledby="chart-t{n} chart-d{n}" preserveAspectRatio="xMinYMin meet">'
         f'<title id="chart-t{n}">{escape(title)}</title><desc id="chart-d{n}">{escape(desc)}</desc>'
         f'<defs><pattern id="rq-hatch-{n}" width="6" height="6" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><rect width="6" height="6" fill="#f6d3cf"/>'
         f'<line x1="0" y1="0" x2="0" y2="6" stroke="{LATE}" stroke-width="2.5"/></pattern></defs>'
-        f'<text x="{LEFT}" y="16" font-size="13" font-weight="600" fill="{TEXT}">'
+        f'<text x="{left}" y="16" font-size="13" font-weight="600" fill="{TEXT}">'
         f"{escape(title)}</text>"
         f"{body}</svg>"
     )
@@ -480,3 +488,71 @@ def histogram(
     if marker is not None:
         desc += f". {marker_label}"
     return _frame(chart, title, desc, "".join(parts))
+
+
+def limit_hbars(
+    title: str,
+    labels: Sequence[str],
+    rates: Sequence[float],
+    *,
+    value_labels: Sequence[str],
+    limit: float | None,
+    limit_label: str,
+    x_label: str,
+    width: int = 360,
+) -> SafeString:
+    """Horizontal bars of rates (0–1), each under its label and value, against a limit drawn as
+    a dashed line; a bar above the limit is hatched as well as coloured, and the value labels say
+    it in words. Narrow by default, so it reads at its own size on a phone."""
+    chart = next(_counter)
+    row, left = 44, 12
+    plot_w = width - 2 * left
+    top = _nice_top(100 * max([*rates, limit or 0, 0.01]) * 1.15) / 100
+    rows_end = TOP + row * max(1, len(rates))
+    # Text over the grid and the limit line keeps a white edge, so it stays readable.
+    halo = 'stroke="#ffffff" stroke-width="3" paint-order="stroke"'
+    body = []
+    for k in range(5):
+        x = left + plot_w * k / 4
+        anchor = "start" if k == 0 else "end" if k == 4 else "middle"
+        body.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{rows_end}" stroke="#e3e5e8"/>'
+            f'<text x="{x:.1f}" y="{rows_end + 14}" font-size="11" text-anchor="{anchor}" '
+            f'fill="{TEXT}">{100 * top * k / 4:g}%</text>'
+        )
+    if limit is not None:
+        x = left + plot_w * min(limit, top) / top
+        body.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{rows_end + 2}" '
+            f'stroke="{LATE}" stroke-width="2" stroke-dasharray="5 3"/>'
+        )
+    for i, (label, rate, text) in enumerate(zip(labels, rates, value_labels, strict=True)):
+        y = TOP + i * row
+        w = plot_w * min(rate, top) / top
+        above = limit is not None and rate > limit
+        fill = f"url(#rq-hatch-{chart})" if above else (SERIES[0] if i == 0 else AXIS)
+        body.append(
+            f'<text x="{left}" y="{y + 14}" font-size="12" fill="{TEXT}" {halo}>'
+            f'<tspan font-weight="600">{escape(label)}</tspan> {escape(text)}</text>'
+            f'<rect x="{left}" y="{y + 20}" width="{max(w, 1.5):.1f}" height="16" '
+            f'fill="{fill}"><title>{escape(label)}: {escape(text)}</title></rect>'
+        )
+    legend_y = rows_end + 48
+    if limit is not None:
+        body.append(
+            f'<line x1="{left}" x2="{left + 22}" y1="{legend_y - 4}" y2="{legend_y - 4}" '
+            f'stroke="{LATE}" stroke-width="2" stroke-dasharray="5 3"/>'
+            f'<text x="{left + 28}" y="{legend_y}" font-size="11" fill="{TEXT}">'
+            f"{escape(limit_label)}</text>"
+        )
+    body.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{rows_end + 30}" font-size="11" '
+        f'text-anchor="middle" fill="{TEXT}">{escape(x_label)}</text>'
+    )
+    desc = f"{x_label}: " + "; ".join(
+        f"{label} {text}" for label, text in zip(labels, value_labels, strict=True)
+    )
+    if limit is not None:
+        desc += f". {limit_label}."
+    height = legend_y + (10 if limit is not None else -10)
+    return _frame(chart, title, desc, "".join(body), height=height, width=width, left=left)

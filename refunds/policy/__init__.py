@@ -296,6 +296,63 @@ def compare_with_peers(
     return comparison
 
 
+def requests_within_limit(leads: int, threshold: float) -> int:
+    """The most requests out of `leads` whose rate is not above `threshold`: the count the rule
+    allows, found with the rule's own comparison so it never disagrees by a rounding."""
+    if leads <= 0:
+        return 0
+    allowed = math.floor(threshold * leads)
+    while refund_rate(allowed + 1, leads) <= threshold:
+        allowed += 1
+    while allowed > 0 and refund_rate(allowed, leads) > threshold:
+        allowed -= 1
+    return allowed
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a pro stands against the peer rule: the comparison of the requests made so far,
+    and the one a report submitted now would meet (counting it, as the submission does)."""
+
+    current: PeerComparison
+    next: PeerComparison
+    # The market's figures, also when the pro has too few leads for the rule to apply to them.
+    market_median: float | None
+    threshold: float | None
+    # The most requests out of the pro's leads that stay within the limit; None without one.
+    allowed_requests: int | None
+    window_days: int
+    min_leads: int
+    min_peers: int
+
+    @property
+    def room(self) -> int | None:
+        """Requests the pro may still make before the next one is denied automatically."""
+        if not self.current.comparable or self.allowed_requests is None:
+            return None
+        return max(0, self.allowed_requests - self.current.pro_requests)
+
+
+def standing(
+    pro_requests: int, pro_leads: int, peer_rates: Sequence[float], params: Params
+) -> Standing:
+    """The pro's refund rate against the market's, through compare_with_peers as the
+    submission calls it: `next` is exactly what a report submitted now would be judged by."""
+    threshold = peer_limit(peer_rates, params)
+    return Standing(
+        current=compare_with_peers(pro_requests, pro_leads, peer_rates, params),
+        next=compare_with_peers(pro_requests + 1, pro_leads, peer_rates, params),
+        market_median=median(peer_rates) if threshold is not None else None,
+        threshold=threshold,
+        allowed_requests=(
+            requests_within_limit(pro_leads, threshold) if threshold is not None else None
+        ),
+        window_days=params.peer_window_days,
+        min_leads=params.peer_min_leads,
+        min_peers=params.peer_min_peers,
+    )
+
+
 # Contact details
 
 

@@ -177,21 +177,40 @@ def pro_history(request: RefundRequest, now: datetime, size: int = 10) -> dict:
     }
 
 
+def peer_facts(pro_id: int, market_id: int | None, now: datetime) -> tuple[int, int, list[float]]:
+    """What the peer rule compares: the pro's requests and leads over the peer window, and the
+    other pros' rates in the market (none without a market)."""
+    since = now - timedelta(days=params().peer_window_days)
+    leads = Lead.objects.filter(pro_id=pro_id, received_at__gte=since).count()
+    requests = RefundRequest.objects.filter(pro_id=pro_id, submitted_at__gte=since).count()
+    rates = peer_rates_for(market_id, pro_id, since) if market_id is not None else []
+    return requests, leads, rates
+
+
+def peer_standing(pro: User, now: datetime | None = None) -> policy.Standing:
+    """Where the pro stands against the peer refund-rate rule now, from the same facts and the
+    same comparison a report submitted now would get (its `next`)."""
+    profile = getattr(pro, "pro_profile", None)
+    requests, leads, rates = peer_facts(
+        pro.pk, profile.market_id if profile else None, now or timezone.now()
+    )
+    return policy.standing(requests, leads, rates, params())
+
+
 def assess_lead(
     lead: Lead, reason: str, now: datetime, counting_new: bool = True
 ) -> policy.Assessment:
     """The policy's view of a report of `lead` for `reason` at `now`, from the database's facts."""
     p = params()
-    since = now - timedelta(days=p.peer_window_days)
     profile = getattr(lead.pro, "pro_profile", None)
     attempts = [
         policy.Attempt(channel=a.channel, at=a.attempted_at) for a in lead.contact_attempts.all()
     ]
     first_message = lead.messages.filter(sender=Sender.PRO).aggregate(at=Min("sent_at"))["at"]
     firsts = [t for t in (first_message, min((a.at for a in attempts), default=None)) if t]
-    pro_leads = Lead.objects.filter(pro_id=lead.pro_id, received_at__gte=since).count()
-    pro_requests = RefundRequest.objects.filter(pro_id=lead.pro_id, submitted_at__gte=since).count()
-    peer_rates = peer_rates_for(profile.market_id, lead.pro_id, since) if profile else []
+    pro_requests, pro_leads, peer_rates = peer_facts(
+        lead.pro_id, profile.market_id if profile else None, now
+    )
     assessment = policy.assess(
         reason=reason,
         received_at=lead.received_at,
