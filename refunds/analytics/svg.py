@@ -517,7 +517,7 @@ def limit_hbars(
         anchor = "start" if k == 0 else "end" if k == 4 else "middle"
         body.append(
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{rows_end}" stroke="#e3e5e8"/>'
-            f'<text x="{x:.1f}" y="{rows_end + 14}" font-size="11" text-anchor="{anchor}" '
+            f'<text x="{x:.1f}" y="{rows_end + 15}" font-size="12" text-anchor="{anchor}" '
             f'fill="{TEXT}">{100 * top * k / 4:g}%</text>'
         )
     if limit is not None:
@@ -532,7 +532,7 @@ def limit_hbars(
         above = limit is not None and rate > limit
         fill = f"url(#rq-hatch-{chart})" if above else (SERIES[0] if i == 0 else AXIS)
         body.append(
-            f'<text x="{left}" y="{y + 14}" font-size="12" fill="{TEXT}" {halo}>'
+            f'<text x="{left}" y="{y + 14}" font-size="13" fill="{TEXT}" {halo}>'
             f'<tspan font-weight="600">{escape(label)}</tspan> {escape(text)}</text>'
             f'<rect x="{left}" y="{y + 20}" width="{max(w, 1.5):.1f}" height="16" '
             f'fill="{fill}"><title>{escape(label)}: {escape(text)}</title></rect>'
@@ -542,11 +542,11 @@ def limit_hbars(
         body.append(
             f'<line x1="{left}" x2="{left + 22}" y1="{legend_y - 4}" y2="{legend_y - 4}" '
             f'stroke="{LATE}" stroke-width="2" stroke-dasharray="5 3"/>'
-            f'<text x="{left + 28}" y="{legend_y}" font-size="11" fill="{TEXT}">'
+            f'<text x="{left + 28}" y="{legend_y}" font-size="12" fill="{TEXT}">'
             f"{escape(limit_label)}</text>"
         )
     body.append(
-        f'<text x="{left + plot_w / 2:.1f}" y="{rows_end + 30}" font-size="11" '
+        f'<text x="{left + plot_w / 2:.1f}" y="{rows_end + 31}" font-size="12" '
         f'text-anchor="middle" fill="{TEXT}">{escape(x_label)}</text>'
     )
     desc = f"{x_label}: " + "; ".join(

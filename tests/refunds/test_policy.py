@@ -217,6 +217,41 @@ def test_auto_denial_needs_enough_data_and_a_rate_above_the_threshold(requests, 
         assert not result.comparable and not result.auto_deny
 
 
+def test_the_standing_counts_the_limit_in_the_pros_own_leads():
+    standing = policy.standing(2, 10, PEERS, P)
+    assert standing.threshold == pytest.approx(0.2)
+    assert standing.allowed_requests == 2  # 2 of 10 is the limit itself, not above it
+    assert standing.room == 0
+    assert not standing.current.auto_deny
+    assert standing.next.auto_deny  # the request about to be sent would make it 3 of 10
+
+
+def test_the_standing_has_market_figures_even_before_the_rule_applies():
+    standing = policy.standing(4, 6, PEERS, P)
+    assert not standing.current.comparable and not standing.next.auto_deny
+    assert standing.market_median == 0.1
+    assert standing.room is None
+
+
+@given(
+    st.integers(min_value=0, max_value=200),
+    st.integers(min_value=0, max_value=200),
+    st.lists(st.floats(min_value=0, max_value=1), max_size=30),
+)
+def test_the_standing_agrees_with_the_rule(requests, leads, peers):
+    standing = policy.standing(requests, leads, peers, P)
+    assert standing.current == policy.compare_with_peers(requests, leads, peers, P)
+    assert standing.next == policy.compare_with_peers(requests + 1, leads, peers, P)
+    if standing.threshold is not None and leads:
+        allowed = standing.allowed_requests
+        assert allowed == 0 or allowed / leads <= standing.threshold
+        assert (allowed + 1) / leads > standing.threshold
+    if standing.current.comparable:
+        # "Above N of your leads, requests are denied" says exactly what the rule decides.
+        assert standing.current.auto_deny == (requests > standing.allowed_requests)
+        assert standing.next.auto_deny == (standing.room == 0)
+
+
 @given(st.lists(st.floats(min_value=0, max_value=1), min_size=1, max_size=30))
 def test_median_and_percentile_lie_within_the_data(values):
     assert min(values) <= policy.median(values) <= max(values)
