@@ -38,7 +38,8 @@ def peers(market, count=5, leads=10, requests=1):
 
 
 def leads_with_requests(pro, leads, requests):
-    """`leads` leads for the pro, the first `requests` of them reported; returns an unreported one."""
+    """`leads` leads for the pro, the first `requests` of them reported; returns the last one,
+    not reported."""
     made = LeadFactory.create_batch(leads, pro=pro)
     for lead in made[:requests]:
         RefundRequestFactory(lead=lead)
@@ -73,9 +74,7 @@ def test_it_shows_the_rate_the_median_and_the_limit_in_words(client_for, alice, 
     assert "Within the limit" in html
 
 
-def test_the_chart_has_a_title_a_text_alternative_and_words_beside_colour(
-    client_for, alice, crowd
-):
+def test_the_chart_has_a_title_a_text_alternative_and_words_beside_colour(client_for, alice, crowd):
     leads_with_requests(alice, leads=20, requests=5)
     html = client_for(alice).get(CREDITS).text
     chart = html[html.index('<svg class="rq-chart"') : html.index("</svg>")]
@@ -85,16 +84,15 @@ def test_the_chart_has_a_title_a_text_alternative_and_words_beside_colour(
     assert (
         "<desc" in chart
         and "You 25% · 5 of 20 · above; Pros near you 10% (median). "
-        "Denied automatically above 4 of 20 (20%)." in chart
+        "Denied automatically above 4 of 20 (20%)."
+        in chart
     )
     # Above the limit, the bar is hatched, not only another colour.
     assert 'fill="url(#rq-hatch-' in chart
     assert "style=" not in chart  # the Content-Security-Policy refuses inline styles
 
 
-def test_a_pro_just_below_the_limit_is_not_warned_and_goes_to_a_reviewer(
-    client_for, alice, crowd
-):
+def test_a_pro_just_below_the_limit_is_not_warned_and_goes_to_a_reviewer(client_for, alice, crowd):
     lead = leads_with_requests(alice, leads=20, requests=3)
     client = client_for(alice)
     form = client.get(report_url(lead))
