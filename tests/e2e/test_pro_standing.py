@@ -5,6 +5,7 @@ denial in the Inbox leads back to the standing. At desktop and phone widths."""
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
@@ -17,6 +18,7 @@ pytestmark = [
 ]
 
 PHONE = {"width": 390, "height": 844}
+AXE = Axe()
 
 
 def _at_the_limit(alice):
@@ -31,7 +33,15 @@ def _at_the_limit(alice):
 
 
 def _fits(page: Page) -> None:
+    """No sideways scrolling, and nothing axe-core rates serious or critical."""
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    violations = [
+        f"{violation['id']}: {node['target']}"
+        for violation in AXE.run(page).response["violations"]
+        if violation["impact"] in ("serious", "critical")
+        for node in violation["nodes"]
+    ]
+    assert violations == []
 
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["1280", "390"])

@@ -274,3 +274,11 @@ def test_a_reviewers_denial_does_not_link_to_the_standing(
     message = InboxMessage.objects.get(recipient=alice)
     html = client_for(alice).get(reverse("inbox_message", args=[message.pk])).text
     assert "#standing" not in html
+
+
+def test_a_pro_without_a_market_has_no_peers_to_compare_with(client_for, alice, crowd):
+    leads_with_requests(alice, leads=12, requests=6)
+    alice.pro_profile.delete()
+    response = client_for(alice).get(CREDITS)
+    assert response.context["standing"]["standing"].current.peers == 0
+    assert "Fewer than 5 other pros near you" in words(response)
