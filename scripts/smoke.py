@@ -16,11 +16,13 @@ One refund goes through a production layout, on real processes, end to end:
    Credits page shows the refund added to the balance, once. /metrics (Bearer METRICS_TOKEN)
    counts the open request and the approval.
 4. Each `scripts/serve` stopped with SIGTERM, as a supervisor stops it: it must exit 0 and leave
-   no process of its session behind. Then `manage.py audit_refunds` must find nothing wrong and
-   the logs no error and no 5xx answer.
+   no process of its session behind. Then `manage.py audit_refunds` must find nothing wrong, and
+   the logs no traceback and no 5xx answer.
 
 It exits non-zero with the reason on any failure, printing the end of every log (the logs stay
-in a temporary directory then). Whatever happens, every process it started is stopped.
+in a temporary directory then). Whatever happens (a failure, Ctrl-C, SIGTERM), every process it
+started is stopped; killed outright, it leaves each scripts/serve a SIGTERM (Linux's
+parent-death signal), which stops gunicorn or qcluster.
 
   SMOKE_DATABASE_URL  postgres://postgres@127.0.0.1:5432/refunds_smoke (dropped at each run, so
                       its name must contain "smoke")
