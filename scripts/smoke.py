@@ -81,8 +81,10 @@ WORKERS_PER_QCLUSTER = 2  # Q_WORKERS; each qcluster adds a sentinel, a monitor 
 # collectstatic compresses every file before gunicorn starts (gzip, and brotli when installed,
 # as it is in the dev environment): under a minute on 2 quiet cores, 2 to 3 on busy ones.
 READY_SECONDS = 240
-# The undo window, then a worker's scheduler (every 30 s) releases the credit to the queue.
-UNDO_SECONDS = 2
+# No undo window: the approval's web process queues the credit in Redis itself, so the credit
+# shows that the web and the workers share the broker. (With a window, a worker's scheduler
+# would queue it; the scheduler is already shown working by the heartbeat /health/ready needs.)
+UNDO_SECONDS = 0
 CREDIT_SECONDS = 60
 STOP_SECONDS = 30  # SERVE_STOP_SECONDS: what is still running then is killed by scripts/serve
 HTTP_SECONDS = 30
@@ -579,15 +581,18 @@ def wait_for_the_credit(pro: Browser) -> Credits:
 
 
 def log_problems(services: list[Service]) -> list[str]:
-    """Tracebacks, gunicorn's errors (a worker timed out, failed to boot) and 5xx answers.
+    """Errors with a traceback, gunicorn's errors (a worker timed out, failed to boot) and 5xx
+    answers.
 
     Not every ERROR line: the demo data holds a credit whose card issuer never answers, and the
-    worker logs it giving up, as it should.
+    worker logs it giving up, as it should. Nor every traceback: a failing health check logs
+    its reason at WARNING with one, as the heartbeat's does until the first one is written.
     """
     problems = []
     for service in services:
         for line in service.log_lines():
-            traceback = '"exc_info"' in line or line.startswith("Traceback")
+            error = re.search(r'"level": "(ERROR|CRITICAL)"', line) and '"exc_info"' in line
+            traceback = error or line.startswith("Traceback")
             gunicorn = re.search(r"\] \[(ERROR|CRITICAL)\] ", line)
             # gunicorn's access line ("GET /path HTTP/1.1" 502 ...) or the app's ("status": 500)
             answer = re.search(r'(HTTP/1\.\d" |"status": )5\d\d\b', line)
