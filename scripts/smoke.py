@@ -55,7 +55,13 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from urllib.error import HTTPError
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
-from urllib.request import HTTPCookieProcessor, ProxyHandler, Request, build_opener
+from urllib.request import (
+    HTTPCookieProcessor,
+    HTTPRedirectHandler,
+    ProxyHandler,
+    Request,
+    build_opener,
+)
 
 import psycopg
 import redis
@@ -323,6 +329,14 @@ class Page:
         return forms[0]
 
 
+class StayOnThisSite(HTTPRedirectHandler):
+    """Follows redirects within the site only: every request goes to 127.0.0.1."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        check(newurl.startswith(f"{SITE}/"), f"{req.full_url} redirects away, to {newurl}")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 class Browser:
     """What a browser does, as gunicorn sees it behind the TLS proxy.
 
@@ -334,8 +348,8 @@ class Browser:
     def __init__(self) -> None:
         # The hop from the proxy to gunicorn is plain HTTP: the secure cookies still go.
         jar = CookieJar(DefaultCookiePolicy(secure_protocols=("https", "wss", "http")))
-        # ProxyHandler({}): no HTTP proxy from the environment; every request goes to 127.0.0.1.
-        self.opener = build_opener(ProxyHandler({}), HTTPCookieProcessor(jar))
+        # ProxyHandler({}): no HTTP proxy from the environment either.
+        self.opener = build_opener(ProxyHandler({}), StayOnThisSite(), HTTPCookieProcessor(jar))
         self.opener.addheaders = [("X-Forwarded-Proto", "https"), ("User-Agent", "refunds-smoke")]
 
     def open(self, request: Request) -> Page:
@@ -567,11 +581,14 @@ def approve_the_request(reviewer: Browser) -> Decimal:
 
 
 def wait_for_the_credit(pro: Browser) -> Credits:
+    """The Credits page once the refund shows as added to the balance, read again: the page
+    reads the balance before the list of refunds, so the read that first shows it posted may
+    have summed the ledger just before the credit's transaction committed."""
     deadline = time.monotonic() + CREDIT_SECONDS
     while True:
         credits = credits_page(pro)
         if any("Added to balance" in item for item in credits.refunds):
-            return credits
+            return credits_page(pro)
         check(
             time.monotonic() < deadline,
             f"the credit is not on the pro's Credits page within {CREDIT_SECONDS} s "
