@@ -100,7 +100,7 @@ class Period:
 
 def period_from(data, today: date) -> tuple[Period, PeriodForm]:
     """The period the URL asks for; bad input falls back to the last 30 days (the form says why)."""
-    form = PeriodForm(data or None)
+    form = PeriodForm(data or None, initial={"range": "30"})
     preset = "30"
     if form.is_bound and form.is_valid():
         cleaned = form.cleaned_data

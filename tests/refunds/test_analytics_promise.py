@@ -188,3 +188,9 @@ def test_the_index_opens_the_review_promise(client_for, rita):
     response = client_for(rita).get(reverse("analytics:index"))
     assert response.status_code == 200
     assert "Analytics: Review promise" in response.text
+
+
+def test_with_no_filters_the_period_menu_shows_the_30_days_counted(client_for, rita):
+    html = client_for(rita).get(URL).text
+    assert '<option value="30" selected>Last 30 days</option>' in html
+    assert '<option value="7" selected>' not in html
