@@ -159,3 +159,14 @@ class Amount(str):
 
     def __html__(self) -> str:
         return money(self)
+
+
+class Hours(str):
+    """A table cell of a duration in hours: "5.47 h" on the page, where a bare 5.47 would read as
+    money, and the plain number 5.47 in the CSV (whose column header says hours)."""
+
+    def __new__(cls, value: float) -> Hours:
+        return super().__new__(cls, str(round(value, 2)))
+
+    def __html__(self) -> str:
+        return f"{self} h"

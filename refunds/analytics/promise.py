@@ -11,6 +11,7 @@ from django.db.models.functions import TruncDate
 from refunds.analytics import svg
 from refunds.analytics.figures import (
     Figure,
+    Hours,
     Page,
     Section,
     Table,
@@ -248,8 +249,8 @@ def _minutes(value: int | None) -> timedelta | None:
     return None if value is None else timedelta(minutes=value)
 
 
-def _hours(value: timedelta | None):
-    return "" if value is None else round(value.total_seconds() / 3600, 2)
+def _hours(value: timedelta | None) -> Hours | str:
+    return "" if value is None else Hours(value.total_seconds() / 3600)
 
 
 def _open_now(period: Period, now: datetime) -> Section:

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.django_db
 # longer number, a version or an address (127.0.0.1), a percentage or a count of reviewers
 # (the capacity page's "0.08 reviewer-days").
 NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)\.\d{2}"
-BARE_AMOUNT = re.compile(rf"(?<![$\d.,]){NUMBER}(?![\d.%])(?!\s*reviewer)")
+# A number followed by a unit of time ("5.47 h") or of work ("0.03 reviewer-hours") is no amount.
+BARE_AMOUNT = re.compile(rf"(?<![$\d.,]){NUMBER}(?![\d.%])(?!\s*(?:reviewer|h\b))")
 
 # Attributes whose text a person reads (a tooltip) or hears (a screen reader).
 READ_ATTRIBUTES = ("title", "aria-label", "alt", "placeholder")
@@ -95,7 +96,7 @@ def test_the_sweep_finds_a_bare_amount_and_passes_a_signed_one():
     assert bare_amounts('<span title="Price 1,240.00">x</span>') == ["Price 1,240.00"]
     assert (
         bare_amounts(
-            "<p>$24.50 · −$3.00 · +$1,240.00 · 12.5% · 50.00% · v1.20.3 · 127.0.0.1</p>"
+            "<p>$24.50 · −$3.00 · +$1,240.00 · 12.5% · 50.00% · 5.47 h · v1.20.3 · 127.0.0.1</p>"
             '<input value="24.50"><script>var a = 24.50;</script>'
             '<table><tr><th scope="row">reviewer-hours a day</th><td>0.03</td></tr></table>'
         )

@@ -103,13 +103,13 @@ def test_median_and_95th_percentile_are_nearest_rank():
     first = section(page, "Decided within 24 hours")
     assert figure(first, "Median").value == "3.0 h"
     assert figure(first, "95th").value == "24.0 h"
-    assert page.table("decision_time").rows == [[5, 3.0, 24.0]]
+    assert page.table("decision_time").rows == [[5, "3.0", "24.0"]]
 
 
 def test_a_single_request():
     made(NOW - timedelta(days=1), timedelta(hours=5))
     page = promise.build(period(), NOW)
-    assert page.table("decision_time").rows == [[1, 5.0, 5.0]]
+    assert page.table("decision_time").rows == [[1, "5.0", "5.0"]]
 
 
 def test_open_requests_by_age_and_overdue_now():
@@ -194,3 +194,12 @@ def test_with_no_filters_the_period_menu_shows_the_30_days_counted(client_for, r
     html = client_for(rita).get(URL).text
     assert '<option value="30" selected>Last 30 days</option>' in html
     assert '<option value="7" selected>' not in html
+
+
+def test_hours_read_as_hours_on_the_page_and_as_numbers_in_the_csv(client_for, rita):
+    made(timezone.now() - timedelta(days=2), timedelta(hours=3, minutes=15))
+    html = client_for(rita).get(URL, {"range": "7"}).text
+    assert "<td>3.25 h</td>" in html.replace("\n", "").replace("  ", "")
+    response = client_for(rita).get(URL, {"range": "7", "csv": "decision_time"})
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[1] == ["1", "3.25", "3.25"]

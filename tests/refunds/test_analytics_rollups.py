@@ -177,7 +177,7 @@ def test_decided_exactly_at_24_hours_from_roll_ups():
     page = promise.build(period(7), NOW)
     row = next(r for r in page.table("promise_by_day").rows if r[0] == day.date().isoformat())
     assert row[1:4] == [2, 1, 50.0]
-    assert page.table("decision_time").rows == [[2, 24.0, 24.0]]
+    assert page.table("decision_time").rows == [[2, "24.0", "24.0"]]
 
 
 def test_an_empty_range_from_roll_ups():
@@ -207,7 +207,7 @@ def test_a_late_decision_on_an_old_day_is_counted_at_the_next_run():
     assert rollups.rebuild(later + timedelta(minutes=30)) == [old.date()]
 
     page = promise.build(period(7), later + timedelta(minutes=30))
-    assert page.table("decision_time").rows == [[1, 145.0, 145.0]]
+    assert page.table("decision_time").rows == [[1, "145.0", "145.0"]]
     row = next(r for r in page.table("promise_by_day").rows if r[0] == old.date().isoformat())
     assert row[1:3] == [1, 0]  # counted, and late
 
