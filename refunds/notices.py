@@ -21,7 +21,9 @@ def _lead_line(request: RefundRequest) -> str:
 
 def approval(request: RefundRequest, credit: Credit) -> tuple[str, str]:
     decision = request.decisions.latest()
-    subject = f"Refund approved: {request.lead.customer_name}"
+    currency = request.market.currency if request.market else ""
+    partial = credit.amount < request.lead.price
+    subject = f"Refund {'partly ' if partial else ''}approved: {request.lead.customer_name}"
     if decision.kind == DecisionKind.DISPUTE:
         opening = "Our support team looked at your dispute again and reversed the earlier decision."
     elif decision.kind == DecisionKind.AUTO_APPROVAL:
@@ -29,9 +31,13 @@ def approval(request: RefundRequest, credit: Credit) -> tuple[str, str]:
             "Good news: your refund request was approved automatically, without waiting for a "
             f"reviewer. Why: {decision.explanation}"
         )
+    elif partial:
+        opening = "We approved part of your refund request."
     else:
         opening = "Good news: we approved your refund request."
-    amount = money(credit.amount, request.market.currency if request.market else "")
+    amount = money(credit.amount, currency)
+    if partial:
+        amount = f"{amount} of {money(request.lead.price, currency)}"
     if credit.method == PaymentMethod.BALANCE:
         paid = f"{amount} has been added to your prepaid balance and is available now."
     else:
@@ -41,7 +47,9 @@ def approval(request: RefundRequest, credit: Credit) -> tuple[str, str]:
             f"business days; expect it by {expected}."
         )
     body = f"{opening}\n\nThis is for {_lead_line(request)}.\n\n{paid}"
-    if decision.explanation and decision.kind != DecisionKind.AUTO_APPROVAL:
+    if partial:
+        body += f"\n\nWhy part of the price: {decision.explanation}"
+    elif decision.explanation and decision.kind != DecisionKind.AUTO_APPROVAL:
         body += f"\n\nNote from our team: {decision.explanation}"
     return subject, body
 

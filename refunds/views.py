@@ -250,6 +250,7 @@ def credits(request: HttpRequest) -> HttpResponse:
     refunds = (
         Credit.objects.filter(request__pro=user)
         .select_related("request__lead__category")
+        .prefetch_related("request__decisions")  # why a partial credit is partial
         .order_by("-created_at", "-id")
     )
     ledger = user.ledger_entries.select_related("credit__request__lead")

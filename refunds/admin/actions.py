@@ -16,7 +16,7 @@ from django import forms
 
 from accounts.models import User
 from refunds import permissions, services
-from refunds.admin.forms import DenialForm, OverturnForm
+from refunds.admin.forms import DenialForm, OverturnForm, PartialApprovalForm
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class ReviewerAction:
     permission: str  # the one the transition declares (a test checks they agree)
     verb: str  # in refusals: "Approve refused: …"
     label: str  # the button; {price} is the lead's price
-    done: str  # the message once it worked; {pk}, {price} and {pro}
+    done: str  # the message once it worked; {pk}, {price}, {amount} (approved) and {pro}
     run: Callable[[User, int, dict[str, Any]], object]  # (person, request id, form data)
     form: type[forms.Form] | None = None  # None: one click; else a panel with these fields
     submit: str = ""  # the panel's button
@@ -82,6 +82,19 @@ ACTIONS: tuple[ReviewerAction, ...] = (
         key="a",
     ),
     ReviewerAction(
+        name="approve_part",
+        permission=permissions.DECIDE,
+        verb="Approve part",
+        label="Approve part…",
+        done="Approved {amount} of {price} on request #{pk}; the pro will be told why.",
+        run=lambda user, pk, data: services.approve_part(reviewer=user, request_id=pk, **data),
+        form=PartialApprovalForm,
+        submit="Approve this part",
+        confirm="Credit part of the {price}: the pro reads the amount and your reason.",
+        style="approve",
+        advances=True,
+    ),
+    ReviewerAction(
         name="overturn",
         permission=permissions.RESOLVE_DISPUTE,
         verb="Overturn",
@@ -90,7 +103,7 @@ ACTIONS: tuple[ReviewerAction, ...] = (
         run=lambda user, pk, data: services.overturn(agent=user, request_id=pk, **data),
         form=OverturnForm,
         submit="Overturn and credit",
-        confirm="Approve after all: {price} goes back to the pro, with this note.",
+        confirm="Approve after all: {price}, or part of it, goes back to the pro, with this note.",
         style="approve",
     ),
     ReviewerAction(

@@ -209,7 +209,11 @@ class RequestPage:
                 return self._invalid(http, refund, obj, action, form)
             data = form.cleaned_data
         try:
-            action.run(http.user, refund.pk, data)
+            result = action.run(http.user, refund.pk, data)
+        except services.AmountRefused as error:
+            # An amount the policy refuses: the panel again, with what was typed and why.
+            form.add_error(None, str(error))
+            return self._invalid(http, refund, obj, action, form)
         except services.RefundError as error:
             messages.error(http, f"{action.verb} refused: {error}")
             return HttpResponseRedirect(here)
@@ -218,9 +222,11 @@ class RequestPage:
                 http, "Someone changed this request at the same moment. Look at it again."
             )
             return HttpResponseRedirect(here)
+        amount = result.amount if isinstance(result, Decision) else None
         done = action.done.format(
             pk=refund.pk,
             price=money(refund.lead.price, refund.market.currency),
+            amount=money(amount or refund.lead.price, refund.market.currency),
             pro=refund.pro.display_name,
         )
         filters = review_path.queue_filters(http)

@@ -90,7 +90,7 @@ def neighbours(
     return (ids[at - 1] if at else None), (ids[at + 1] if at + 1 < len(ids) else None)
 
 
-PAST = {"Approve": "Approved", "Deny": "Denied"}
+PAST = {"Approve": "Approved", "Approve part": "Approved part", "Deny": "Denied"}
 
 
 def remember_for_undo(http: HttpRequest, refund: RefundRequest, verb: str) -> None:

@@ -184,12 +184,15 @@ class Requests:
             trail.append(("withdraw", Status.SUBMITTED, Status.WITHDRAWN, pro, decided))
         reviewer = rng.choice(self.reviewers)
         if by_rule:
-            rows.decisions.append(self._auto_approval(rid, pro, decided, assessment.rule))
+            rows.decisions.append(
+                self._auto_approval(rid, pro, decided, assessment.rule, lead["price"])
+            )
             trail.append(("auto_approve", Status.SUBMITTED, Status.REVIEWED, None, decided))
             self._credit(rid, lead, decided, True)
         elif status in (Status.REVIEWED, Status.CREDITED):
             posted = status == Status.CREDITED
-            rows.decisions.append(self._decision(rid, "approved", reviewer, decided, pro, posted))
+            approval = self._decision(rid, "approved", reviewer, decided, pro, posted)
+            rows.decisions.append({**approval, "amount": lead["price"]})
             trail.append(("approve", Status.SUBMITTED, Status.REVIEWED, reviewer, decided))
             self._credit(rid, lead, decided, posted)
         if status == Status.CREDITED:
@@ -289,7 +292,7 @@ class Requests:
             "guidance": "Report only leads that fail the policy." if denied else "",
         }
 
-    def _auto_approval(self, rid: int, pro: int, at: datetime, verdict) -> dict:
+    def _auto_approval(self, rid: int, pro: int, at: datetime, verdict, price) -> dict:
         return {
             "notice_id": self._notice(pro, at, "Refund approved"),
             "id": self.writer.new_id(Decision),
@@ -302,6 +305,7 @@ class Requests:
             "guidance": "",
             "rule": verdict.rule,
             "facts": verdict.facts,
+            "amount": price,
         }
 
     def _auto_denial(self, rid: int, pro: int, at: datetime, why: str) -> dict:

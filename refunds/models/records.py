@@ -61,6 +61,15 @@ class Decision(models.Model):
         verbose_name="guidance for future leads",
         blank=True,
     )
+    amount = models.DecimalField(
+        verbose_name="amount approved",
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="What an approval gives back: the lead's price, or part of it. Empty for a "
+        "denial.",
+    )
     undone_at = models.DateTimeField(
         verbose_name="undone at",
         null=True,
@@ -118,6 +127,13 @@ class Decision(models.Model):
                 | (~models.Q(explanation="") & ~models.Q(guidance="")),
                 name="denial_has_explanation_and_guidance",
             ),
+            models.CheckConstraint(
+                # The services give every approval its amount (audit_refunds checks it); a
+                # denial gives nothing back.
+                condition=models.Q(amount__isnull=True)
+                | models.Q(outcome=Outcome.APPROVED, amount__gt=0),
+                name="decision_amount_only_for_approval",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -126,6 +142,11 @@ class Decision(models.Model):
     @property
     def is_approval(self) -> bool:
         return self.outcome == Outcome.APPROVED
+
+    @property
+    def is_partial(self) -> bool:
+        """An approval of part of the lead's price (a reason for the rest is in explanation)."""
+        return self.amount is not None and self.amount < self.request.lead.price
 
     @property
     def rule_label(self) -> str:
@@ -217,6 +238,28 @@ class Credit(models.Model):
     @property
     def is_posted(self) -> bool:
         return self.status == CreditStatus.POSTED
+
+    @property
+    def price(self):
+        """What the pro paid for the lead: the most a credit may be."""
+        return self.request.lead.price
+
+    @property
+    def is_partial(self) -> bool:
+        return self.amount < self.price
+
+    @property
+    def partial_reason(self) -> str:
+        """Why only part of the price: the approving decision's explanation (reads the
+        request's decisions, so prefetch them for a list)."""
+        if not self.is_partial:
+            return ""
+        approvals = [
+            d
+            for d in self.request.decisions.all()
+            if d.outcome == Outcome.APPROVED and d.undone_at is None
+        ]
+        return approvals[-1].explanation if approvals else ""
 
 
 class Dispute(models.Model):

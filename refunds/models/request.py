@@ -232,6 +232,15 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
         target=Status.REVIEWED,
         permission=permissions.DECIDE,
     )
+    def approve_part(self) -> None:
+        """Approve part of the lead's price, with a reason for the pro."""
+
+    @transition(
+        field=status,
+        source=[Status.SUBMITTED, Status.IN_REVIEW],
+        target=Status.REVIEWED,
+        permission=permissions.DECIDE,
+    )
     def deny(self) -> None:
         pass
 

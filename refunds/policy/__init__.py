@@ -11,8 +11,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+from accounts.money import money
 from refunds.choices import REASONS_WITHOUT_CONTACT_EFFORT, Reason
 
 MESSAGE = "message"
@@ -108,6 +109,34 @@ def dispute_due(opened_at: datetime, params: Params) -> datetime:
 
 
 # Reasons
+
+
+# Part of the price a reviewer (or support, overturning) may approve instead of all of it.
+PARTIAL_SHARES = (25, 50, 75, 100)
+CENT = Decimal("0.01")
+
+
+def share_of_price(price: Decimal, percent: int) -> Decimal:
+    """`percent` of the lead's price to the cent, half a cent rounded up (25 % of $24.50 is
+    $6.125, so $6.13): the rounding a pro would do by hand."""
+    return (price * percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def partial_refusal(amount: Decimal, price: Decimal, reason: str, currency: str = "") -> str:
+    """Why `amount` cannot be approved of a lead costing `price` (empty when it can).
+
+    More than nothing, no more than the price, whole cents; a reason whenever it is less than
+    the price, since the pro is owed an explanation for the part kept back.
+    """
+    if amount != amount.quantize(CENT):
+        return "Give the amount in whole cents."
+    if amount <= 0:
+        return "The amount must be more than $0.00."
+    if amount > price:
+        return f"The amount cannot be more than the lead's price, {money(price, currency)}."
+    if amount < price and not reason.strip():
+        return "Tell the pro why only part of the price is refunded."
+    return ""
 
 
 def is_eligible_reason(value: str) -> bool:

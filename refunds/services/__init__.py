@@ -13,6 +13,7 @@ from refunds.services.core import (
     MAX_DETAILS_LENGTH,
     MAX_NOTE_LENGTH,
     AlreadyReported,
+    AmountRefused,
     RefundError,
     enqueue,
     enqueue_at,
@@ -54,6 +55,7 @@ from refunds.services.queries import (
 from refunds.services.report import submit_report, withdraw
 from refunds.services.review import (
     approve,
+    approve_part,
     bulk_deny,
     check_automatic_approval,
     claim,
@@ -80,9 +82,11 @@ __all__ = [
     "PROMISE_STATS_CACHE_KEY",
     "STUCK_AFTER",
     "AlreadyReported",
+    "AmountRefused",
     "RefundError",
     "allowed_actions",
     "approve",
+    "approve_part",
     "assess_lead",
     "automatic_approvals_between",
     "bulk_deny",

@@ -25,6 +25,10 @@ class RefundError(Exception):
     """A request the rules refuse; the message is shown to the person who asked."""
 
 
+class AmountRefused(RefundError):
+    """An amount the policy does not allow for a credit: the panel asks again, as a form."""
+
+
 class AlreadyReported(RefundError):
     def __init__(self, request: RefundRequest):
         super().__init__("You have already reported this lead.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,7 +22,7 @@ from refunds.services.core import (
     record,
     require,
 )
-from refunds.services.review import clean_denial, decide
+from refunds.services.review import clean_denial, clean_part, decide
 from webhooks.choices import EventType
 
 
@@ -66,8 +67,20 @@ def check_four_eyes(request: RefundRequest, agent: User) -> None:
     )
 
 
-def overturn(*, agent: User, request_id: int, note: str, now: datetime | None = None) -> Decision:
-    """Reverse a denial after a dispute: a new approval, which then credits the pro."""
+def overturn(
+    *,
+    agent: User,
+    request_id: int,
+    note: str,
+    share: int | None = None,
+    amount: Decimal | None = None,
+    now: datetime | None = None,
+) -> Decision:
+    """Reverse a denial after a dispute: a new approval, which then credits the pro.
+
+    The whole price, unless support gives a share of it or an amount (review.clean_part); the
+    note is then the reason the pro reads for the part kept back.
+    """
     now = now or timezone.now()
     note = note.strip()
     require(bool(note), "Write a note to the pro explaining the new decision.")
@@ -75,8 +88,18 @@ def overturn(*, agent: User, request_id: int, note: str, now: datetime | None = 
         request = lock(request_id)
         check_staff(request, request.overturn, agent)
         check_four_eyes(request, agent)
+        if share is not None or amount is not None:
+            amount, note = clean_part(request, share, amount, note)
         decision = decide(
-            request, request.overturn, agent, Outcome.APPROVED, DecisionKind.DISPUTE, note, "", now
+            request,
+            request.overturn,
+            agent,
+            Outcome.APPROVED,
+            DecisionKind.DISPUTE,
+            note,
+            "",
+            now,
+            amount=amount,
         )
         Dispute.objects.filter(request=request).update(
             status=DisputeStatus.OVERTURNED, resolution=decision

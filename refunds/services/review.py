@@ -1,21 +1,24 @@
-"""The reviewer's commands: claim and release, approve and deny (one or several), and the
-spot check of an automatic approval."""
+"""The reviewer's commands: claim and release, approve (all or part of the price) and deny (one
+or several), and the spot check of an automatic approval."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.money import money
 from refunds import permissions, policy
 from refunds.choices import DecisionKind, Outcome
 from refunds.models import Credit, Decision, RefundRequest, SpotCheck
 from refunds.services.core import (
     MAX_NOTE_LENGTH,
     OWN_REQUEST,
+    AmountRefused,
     RefundError,
     announce,
     check_staff,
@@ -83,7 +86,15 @@ def decide(
     now: datetime,
     rule: str = "",
     facts: dict | None = None,
+    amount: Decimal | None = None,
 ) -> Decision:
+    """Record a decision on a locked request and queue what follows from it.
+
+    An approval gives back `amount`, or the lead's whole price when none is given; the credit
+    carries the same amount as the decision (one credit per request, the database says).
+    """
+    approved = outcome == Outcome.APPROVED
+    amount = (request.lead.price if amount is None else amount) if approved else None
     before = request.status
     transition()
     if request.decided_at is None:
@@ -101,16 +112,22 @@ def decide(
         guidance=guidance,
         rule=rule,
         facts=facts or {},
+        amount=amount,
     )
     action = transition.__name__
-    record(request, actor, action, before, explanation, at=now)
+    note = explanation
+    if approved and amount != request.lead.price:
+        currency = request.market.currency if request.market else ""
+        part = f"{money(amount, currency)} of {money(request.lead.price, currency)}"
+        note = f"{part}. {explanation}" if explanation else part
+    record(request, actor, action, before, note, at=now)
     p = params()
     # The reviewer may take it back for a while: the credit or notice waits until then.
     until = policy.undo_until(now, p) if kind == DecisionKind.REVIEW and p.undo_seconds else None
-    if outcome == Outcome.APPROVED:
+    if approved:
         Credit.objects.create(
             request=request,
-            amount=request.lead.price,
+            amount=amount,
             method=request.lead.payment_method,
             created_at=now,
         )
@@ -196,6 +213,67 @@ def deny(
             explanation,
             guidance,
             now,
+        )
+
+
+def _refuse_unless(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise AmountRefused(message)
+
+
+def clean_part(
+    request: RefundRequest, share: int | None, amount: Decimal | None, reason: str
+) -> tuple[Decimal, str]:
+    """The amount a partial approval gives back, from a share of the price or an amount typed
+    in (exactly one), refused with a message when the policy does not allow it."""
+    reason = reason.strip()
+    _refuse_unless(
+        len(reason) <= MAX_NOTE_LENGTH, f"Keep the reason under {MAX_NOTE_LENGTH} characters."
+    )
+    _refuse_unless(
+        (share is None) != (amount is None),
+        "Choose a share of the price or type an amount (one of them).",
+    )
+    price = request.lead.price
+    if share is not None:
+        _refuse_unless(
+            share in policy.PARTIAL_SHARES, "Choose 25 %, 50 %, 75 % or 100 % of the price."
+        )
+        amount = policy.share_of_price(price, share)
+    currency = request.market.currency if request.market else ""
+    refusal = policy.partial_refusal(amount, price, reason, currency)
+    _refuse_unless(not refusal, refusal)
+    return amount, reason
+
+
+def approve_part(
+    *,
+    reviewer: User,
+    request_id: int,
+    reason: str,
+    share: int | None = None,
+    amount: Decimal | None = None,
+    now: datetime | None = None,
+) -> Decision:
+    """Approve part of the lead's price (a share of it, rounded half up to the cent, or an
+    amount), with the reason the pro reads; the credit carries that amount."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        request = lock(request_id)
+        check_staff(request, request.approve_part, reviewer)
+        if request.claimed_by_other(reviewer, now):
+            raise RefundError(f"{request.claimed_by} is reviewing this request.")
+        amount, reason = clean_part(request, share, amount, reason)
+        return decide(
+            request,
+            request.approve_part,
+            reviewer,
+            Outcome.APPROVED,
+            DecisionKind.REVIEW,
+            reason,
+            "",
+            now,
+            amount=amount,
         )
 
 

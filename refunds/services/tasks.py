@@ -159,7 +159,7 @@ def email_notice(message_id: int) -> None:
         if message.emailed_at is not None:
             return
         decision = (
-            Decision.objects.select_related("request__market", "request__credit")
+            Decision.objects.select_related("request__market", "request__lead", "request__credit")
             .filter(notice=message)
             .first()
         )

@@ -33,6 +33,7 @@ ACTIONS = {
     "claim": {"claim"},
     "release": {"release", "claim_expired"},
     "approve": {"approve"},
+    "approve_part": {"approve_part"},
     "deny": {"deny"},
     "auto_deny": {"auto_deny"},
     "auto_approve": {"auto_approve"},
@@ -127,6 +128,16 @@ def test_every_transition_writes_one_event_with_its_from_and_to(
         services.undo(reviewer=rita, request_id=request.pk)
         settings.REFUND_POLICY = policy
         run_on_commit(capture, services.approve, reviewer=rita, request_id=request.pk)
+        # part of the price → credited
+        request = submitted(alice)
+        run_on_commit(
+            capture,
+            services.approve_part,
+            reviewer=rita,
+            request_id=request.pk,
+            share=50,
+            reason="Half: the customer answered once.",
+        )
         # the peer-rate rule's automatic denial: five quiet peers, and alice with many leads
         for _ in range(5):
             LeadFactory(pro=ProFactory())

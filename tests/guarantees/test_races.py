@@ -163,6 +163,49 @@ def test_two_reviewers_approving_at_once_move_the_money_once_every_time(alice, r
     assert SandboxRefund.objects.count() == RUNS - balance_runs
 
 
+def test_two_partial_approvals_at_once_pay_once_the_winners_amount(alice, rita, ralph):
+    """Rita approves half and Ralph three quarters at the same moment: one decision, one credit
+    of the winner's amount, one ledger entry or card refund of that amount."""
+    for run in range(20):
+        method = PaymentMethod.CARD if run % 2 else PaymentMethod.BALANCE
+        request = submitted(alice, payment_method=method, price=Decimal("24.50"))
+        before = alice.balance()
+
+        outcomes = race(
+            partial(
+                services.approve_part,
+                reviewer=fresh(rita),
+                request_id=request.pk,
+                share=50,
+                reason="Half: one call answered.",
+            ),
+            partial(
+                services.approve_part,
+                reviewer=fresh(ralph),
+                request_id=request.pk,
+                share=75,
+                reason="Three quarters: the number worked once.",
+            ),
+        )
+
+        won, lost = winner_and_loser(outcomes)
+        assert isinstance(lost.error, services.RefundError), lost.error
+        assert "cannot be changed that way" in str(lost.error)
+        amount = won.value.amount
+        assert amount in (Decimal("12.25"), Decimal("18.38"))
+        assert Decision.objects.filter(request=request).count() == 1
+        assert Credit.objects.get(request=request).amount == amount
+        request = assert_consistent(request)
+        assert request.status == Status.CREDITED
+        assert actions_of(request) == ["submit", "approve_part", "credit_posted"]
+        if method == PaymentMethod.BALANCE:
+            assert alice.balance() - before == amount
+        else:
+            refund = SandboxRefund.objects.get(idempotency_key=f"refund-request-{request.pk}")
+            assert refund.amount == amount
+            assert alice.balance() == before
+
+
 def test_the_reviewer_who_loses_the_race_on_the_request_page_reads_why(alice, rita, ralph):
     """The admin's request page, two browsers pressing Approve at once: no 500, one message."""
     for _ in range(5):

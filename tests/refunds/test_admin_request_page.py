@@ -25,6 +25,10 @@ QUEUE = "/admin/refunds/refundrequest/"
 PAGE_QUERIES = 19
 
 
+# What a panel's fields other than text get from the tests that fill every panel: half the price.
+PANEL_CHOICES = {"share": "50", "amount": ""}
+
+
 def page_of(request) -> str:
     return f"{QUEUE}{request.pk}/change/"
 
@@ -142,14 +146,14 @@ def test_it_prefills_the_denial_with_a_template_for_the_reason(client_for, alice
 
 def test_a_reviewer_sees_claim_approve_and_deny_on_a_fresh_request(client_for, alice, rita):
     html = client_for(rita).get(page_of(submitted(alice))).text
-    assert _buttons(html) == {"claim", "approve", "deny"}
+    assert _buttons(html) == {"claim", "approve", "approve_part", "deny"}
 
 
 def test_a_reviewer_sees_release_once_they_claimed(client_for, alice, rita):
     request = submitted(alice)
     services.claim(reviewer=rita, request_id=request.pk)
     html = client_for(rita).get(page_of(request)).text
-    assert _buttons(html) == {"release", "approve", "deny"}
+    assert _buttons(html) == {"release", "approve", "approve_part", "deny"}
     assert "Claimed by you until" in html
 
 
@@ -397,10 +401,14 @@ def test_every_action_of_the_table_shows_its_label_and_works_from_the_page(
                     for field in action.form.base_fields
                 }
             )
+            data.update({f"{action.name}-{field}": v for field, v in PANEL_CHOICES.items()})
         response = client.post(page_of(request), data)
         assert response.status_code == 302, action.name
         done = action.done.format(
-            pk=request.pk, price=f"${request.lead.price}", pro=request.pro.display_name
+            pk=request.pk,
+            price=f"${request.lead.price}",
+            amount="$12.25" if action.name == "approve_part" else f"${request.lead.price}",
+            pro=request.pro.display_name,
         )
         assert any(m.startswith(done) for m in _messages(response)), action.name
         assert RefundEvent.objects.filter(request=request, action=action.name).exists()

@@ -346,14 +346,19 @@ def test_an_overturn_needs_a_note(alice, rita, sam, django_capture_on_commit_cal
 
 def test_allowed_actions_for_a_reviewer_on_a_fresh_request(alice, rita):
     request = submitted(alice)
-    assert services.allowed_actions(request, rita) == {"claim", "approve", "deny"}
+    assert services.allowed_actions(request, rita) == {"claim", "approve", "approve_part", "deny"}
 
 
 def test_allowed_actions_after_claiming(alice, rita, ralph):
     request = submitted(alice)
     services.claim(reviewer=rita, request_id=request.pk)
     request.refresh_from_db()
-    assert services.allowed_actions(request, rita) == {"release", "approve", "deny"}
+    assert services.allowed_actions(request, rita) == {
+        "release",
+        "approve",
+        "approve_part",
+        "deny",
+    }
     assert services.allowed_actions(request, ralph) == set()
 
 

@@ -1,5 +1,8 @@
 """Find refund requests whose state, decisions, credit, ledger and event log disagree.
 
+A credit is the amount its approval records (the lead's price, or part of it: more than nothing,
+no more than the price), and a posted balance credit's ledger entry is that amount to the cent.
+
 Exits non-zero when any request is inconsistent, so CI and operators can rely on it.
 """
 
@@ -79,11 +82,17 @@ def problems_of(request: RefundRequest) -> Iterator[str]:
         yield "was approved but has no credit"
     if not approved and credit is not None:
         yield "has a credit without an approval"
+    for decision in decisions:
+        if decision.outcome == Outcome.APPROVED and decision.amount is None:
+            yield f"approval {decision.pk} records no amount"
     if credit is not None:
-        if credit.amount != request.lead.price:
+        price = request.lead.price
+        if not 0 < credit.amount <= price:
+            yield f"credit {money(credit.amount)} is not between $0.00 and the price {money(price)}"
+        if approved and latest.amount is not None and credit.amount != latest.amount:
             yield (
-                f"credit {money(credit.amount)} differs from the lead's price "
-                f"{money(request.lead.price)}"
+                f"credit {money(credit.amount)} differs from the approved amount "
+                f"{money(latest.amount)}"
             )
         posted = credit.status == CreditStatus.POSTED
         if posted != (status == Status.CREDITED):
