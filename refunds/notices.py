@@ -10,7 +10,7 @@ from accounts.templatetags.local_time import day_in
 from accounts.timezones import zone_of
 from leads.choices import PaymentMethod
 from refunds.choices import DecisionKind
-from refunds.models import Credit, Decision, RefundRequest
+from refunds.models import Credit, CreditTopUp, Decision, RefundRequest
 
 
 def _lead_line(request: RefundRequest) -> str:
@@ -19,10 +19,16 @@ def _lead_line(request: RefundRequest) -> str:
     return f"the {lead.category} lead from {lead.customer_name} (received {received})"
 
 
-def approval(request: RefundRequest, credit: Credit) -> tuple[str, str]:
-    decision = request.decisions.latest()
+def approval(
+    request: RefundRequest, credit: Credit, top_up: CreditTopUp | None = None
+) -> tuple[str, str]:
+    """The approval notice, once the money is on its way: the credit, or after a dispute of a
+    partial credit, the top-up that pays the rest."""
+    decision = top_up.decision if top_up is not None else request.decisions.latest()
     currency = request.market.currency if request.market else ""
-    partial = credit.amount < request.lead.price
+    price = request.lead.price
+    total = credit.amount + (top_up.amount if top_up is not None else 0)
+    partial = total < price
     subject = f"Refund {'partly ' if partial else ''}approved: {request.lead.customer_name}"
     if decision.kind == DecisionKind.DISPUTE:
         opening = "Our support team looked at your dispute again and reversed the earlier decision."
@@ -35,23 +41,46 @@ def approval(request: RefundRequest, credit: Credit) -> tuple[str, str]:
         opening = "We approved part of your refund request."
     else:
         opening = "Good news: we approved your refund request."
-    amount = money(credit.amount, currency)
-    if partial:
-        amount = f"{amount} of {money(request.lead.price, currency)}"
+    paying = top_up.amount if top_up is not None else credit.amount
+    amount = money(paying, currency)
+    if top_up is not None:
+        amount = f"{amount} more"
+    elif partial:
+        amount = f"{amount} of {money(price, currency)}"
+    method = top_up if top_up is not None else credit
     if credit.method == PaymentMethod.BALANCE:
         paid = f"{amount} has been added to your prepaid balance and is available now."
     else:
-        expected = day_in(credit.expected_on, zone_of(request.pro).key)
+        expected = day_in(method.expected_on, zone_of(request.pro).key)
         paid = (
             f"{amount} is being refunded to the card you paid with. Card refunds take a few "
             f"business days; expect it by {expected}."
         )
+    if top_up is not None:
+        paid += f" In all you are refunded {money(total, currency)} of {money(price, currency)}."
     body = f"{opening}\n\nThis is for {_lead_line(request)}.\n\n{paid}"
     if partial:
         body += f"\n\nWhy part of the price: {decision.explanation}"
+        if decision.kind != DecisionKind.DISPUTE:
+            body += (
+                "\n\nIf you think we got this wrong, dispute the decision from this message in "
+                "your Inbox; someone from support who did not make it will look again."
+            )
     elif decision.explanation and decision.kind != DecisionKind.AUTO_APPROVAL:
         body += f"\n\nNote from our team: {decision.explanation}"
     return subject, body
+
+
+def credit_kept(request: RefundRequest, decision: Decision) -> tuple[str, str]:
+    """Support kept a partial credit after the pro's dispute (no money moves)."""
+    currency = request.market.currency if request.market else ""
+    part = f"{money(decision.amount, currency)} of {money(request.lead.price, currency)}"
+    return (
+        f"Dispute reviewed: partial refund kept ({request.lead.customer_name})",
+        f"Our support team looked again at {_lead_line(request)} and kept the earlier "
+        f"decision: you are refunded {part}.\n\nWhy: {decision.explanation}\n\n"
+        f"For future leads: {decision.guidance}\n\nThis decision is final.",
+    )
 
 
 def denial(request: RefundRequest, decision: Decision) -> tuple[str, str]:

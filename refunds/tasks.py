@@ -16,6 +16,14 @@ def post_credit(credit_id: int) -> None:
     services.post_credit(credit_id)
 
 
+def post_top_up(top_up_id: int) -> None:
+    services.post_top_up(top_up_id)
+
+
+def keep_credit(decision_id: int) -> None:
+    services.keep_credit(decision_id)
+
+
 def deliver_denial(decision_id: int) -> None:
     services.deliver_denial(decision_id)
 

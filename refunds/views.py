@@ -14,7 +14,7 @@ from accounts.templatetags.local_time import day, when
 from leads.access import get_own_lead
 from leads.models import Lead
 from refunds import policy, services, standing
-from refunds.choices import REASON_HELP, DecisionKind, Outcome, Reason, Status
+from refunds.choices import REASON_HELP, DecisionKind, Reason
 from refunds.forms import DisputeForm, ReportForm
 from refunds.models import Credit, RefundRequest
 
@@ -181,9 +181,9 @@ def _render_inbox_message(
     dispute = getattr(refund_request, "dispute", None) if refund_request is not None else None
     can_dispute = (
         decision is not None
-        and decision.outcome == Outcome.DENIED
-        and refund_request.status == Status.DENIED
         and dispute is None
+        and decision.kind != DecisionKind.DISPUTE
+        and services.disputable(refund_request, decision)
     )
     return render(
         request,
@@ -249,7 +249,7 @@ def credits(request: HttpRequest) -> HttpResponse:
     user = request.user
     refunds = (
         Credit.objects.filter(request__pro=user)
-        .select_related("request__lead__category")
+        .select_related("request__lead__category", "top_up")
         .prefetch_related("request__decisions")  # why a partial credit is partial
         .order_by("-created_at", "-id")
     )

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from accounts.admin import ReadOnlyAdmin
+from accounts.money import money
 from accounts.templatetags.local_time import day
 from refunds.admin.display import REASON_SHORT, clock_chip, dispute_clock, duration, html
 from refunds.admin.filters import DisputeStateFilter
@@ -116,9 +117,13 @@ class DisputeAdmin(ReadOnlyAdmin, admin.ModelAdmin[Dispute]):
             if getattr(obj, "decided_by_me", False)
             else ""
         )
+        outcome = decision.get_outcome_display()
+        price = obj.request.lead.price
+        if decision.amount is not None and decision.amount != price:
+            outcome = f"{outcome}: {money(decision.amount)} of {money(price)}"  # a partial credit
         return html(
             '{}{}<br><span class="rq-muted">by {}, {}</span>',
-            decision.get_outcome_display(),
+            outcome,
             mine,
             who,
             day(decision.decided_at),

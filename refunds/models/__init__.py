@@ -2,6 +2,7 @@
 
 from refunds.models.records import (
     Credit,
+    CreditTopUp,
     Decision,
     Dispute,
     ImmutableError,
@@ -15,6 +16,7 @@ from refunds.models.worker import WorkerHeartbeat
 
 __all__ = [
     "Credit",
+    "CreditTopUp",
     "Decision",
     "DecisionTimeRollup",
     "DenialTemplate",

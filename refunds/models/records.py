@@ -245,8 +245,14 @@ class Credit(models.Model):
         return self.request.lead.price
 
     @property
+    def total(self):
+        """What the pro gets back in all: the credit, and a top-up after a dispute."""
+        top_up = getattr(self, "top_up", None)
+        return self.amount + top_up.amount if top_up is not None else self.amount
+
+    @property
     def is_partial(self) -> bool:
-        return self.amount < self.price
+        return self.total < self.price
 
     @property
     def partial_reason(self) -> str:
@@ -260,6 +266,86 @@ class Credit(models.Model):
             if d.outcome == Outcome.APPROVED and d.undone_at is None
         ]
         return approvals[-1].explanation if approvals else ""
+
+
+class CreditTopUp(models.Model):
+    """The rest of the price, paid after support overturned a partial credit on the pro's
+    dispute: on the same credit (one credit per request), as its own ledger entry or card
+    refund. At most one per credit, as there is one dispute per request."""
+
+    credit = models.OneToOneField(
+        Credit,
+        verbose_name="credit",
+        on_delete=models.PROTECT,
+        related_name="top_up",
+    )
+    decision = models.OneToOneField(
+        Decision,
+        verbose_name="overturn",
+        on_delete=models.PROTECT,
+        related_name="top_up",
+    )
+    amount = models.DecimalField(
+        verbose_name="amount",
+        max_digits=8,
+        decimal_places=2,
+    )
+    status = models.CharField(
+        verbose_name="status",
+        max_length=10,
+        choices=CreditStatus.choices,
+        default=CreditStatus.PENDING,
+    )
+    ledger_entry = models.OneToOneField(
+        LedgerEntry,
+        verbose_name="ledger entry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_top_up",
+    )
+    gateway_reference = models.CharField(
+        verbose_name="gateway reference",
+        max_length=100,
+        blank=True,
+    )
+    expected_on = models.DateField(
+        verbose_name="expected on",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(
+        verbose_name="created at",
+        default=timezone.now,
+    )
+    posted_at = models.DateTimeField(
+        verbose_name="posted at",
+        null=True,
+        blank=True,
+    )
+    attempts = models.PositiveIntegerField(
+        verbose_name="attempts",
+        default=0,
+    )
+    last_error = models.TextField(
+        verbose_name="last error",
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = "credit top-up"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="credit_top_up_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Top-up of {money(self.amount)} ({self.get_status_display()})"
+
+    @property
+    def is_posted(self) -> bool:
+        return self.status == CreditStatus.POSTED
 
 
 class Dispute(models.Model):

@@ -269,9 +269,9 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
     def mark_denied(self) -> None:
         pass
 
-    @transition(field=status, source=Status.DENIED, target=Status.DISPUTED)
+    @transition(field=status, source=[Status.DENIED, Status.CREDITED], target=Status.DISPUTED)
     def open_dispute(self) -> None:
-        pass
+        """A denial, or a credit of part of the price (services.open_dispute checks which)."""
 
     @transition(
         field=status,

@@ -20,7 +20,7 @@ from refunds.services.core import (
     params,
 )
 from refunds.services.credits import retry_credit
-from refunds.services.disputes import open_dispute, overturn, uphold
+from refunds.services.disputes import disputable, open_dispute, overturn, uphold
 from refunds.services.queries import (
     DUE_SOON,
     PROMISE_STATS_CACHE_KEY,
@@ -72,7 +72,13 @@ from refunds.services.sweeps import (
     sweep_overdue,
     sweep_overdue_disputes,
 )
-from refunds.services.tasks import deliver_denial, email_notice, post_credit
+from refunds.services.tasks import (
+    deliver_denial,
+    email_notice,
+    keep_credit,
+    post_credit,
+    post_top_up,
+)
 from refunds.services.undo import undo, undo_refusal
 
 __all__ = [
@@ -95,6 +101,7 @@ __all__ = [
     "compute_peer_stats",
     "decisions_by_outcome_and_kind",
     "deliver_denial",
+    "disputable",
     "deny",
     "due_soon_condition",
     "duplicate_candidates",
@@ -115,6 +122,8 @@ __all__ = [
     "peer_standing",
     "pro_history",
     "post_credit",
+    "post_top_up",
+    "keep_credit",
     "queue_stats",
     "record_heartbeat",
     "release",

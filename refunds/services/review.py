@@ -14,7 +14,7 @@ from accounts.models import User
 from accounts.money import money
 from refunds import permissions, policy
 from refunds.choices import DecisionKind, Outcome
-from refunds.models import Credit, Decision, RefundRequest, SpotCheck
+from refunds.models import Credit, CreditTopUp, Decision, RefundRequest, SpotCheck
 from refunds.services.core import (
     MAX_NOTE_LENGTH,
     OWN_REQUEST,
@@ -124,7 +124,8 @@ def decide(
     p = params()
     # The reviewer may take it back for a while: the credit or notice waits until then.
     until = policy.undo_until(now, p) if kind == DecisionKind.REVIEW and p.undo_seconds else None
-    if approved:
+    credit = Credit.objects.filter(request=request).first() if approved else None
+    if approved and credit is None:
         Credit.objects.create(
             request=request,
             amount=amount,
@@ -132,7 +133,19 @@ def decide(
             created_at=now,
         )
         # A denial is announced when its notice goes out (refund.denied, deliver_denial).
-        announce(request, EventType.REFUND_APPROVED, now, not_before=until)
+        announce(request, EventType.REFUND_APPROVED, now, not_before=until, amount=str(amount))
+    elif credit is not None:
+        # Support answering the pro's dispute of a partial credit: the credit already paid
+        # stays as it is, and an overturn pays the difference on it (one credit per request).
+        if amount < credit.amount:
+            raise AmountRefused(
+                f"The pro has already been paid {money(credit.amount)}: a credit is never reduced."
+            )
+        if amount > credit.amount:
+            CreditTopUp.objects.create(
+                credit=credit, decision=decision, amount=amount - credit.amount, created_at=now
+            )
+            announce(request, EventType.REFUND_APPROVED, now, amount=str(amount))
     if until is not None:
         transaction.on_commit(
             lambda: enqueue_at(until, "refunds.tasks.release_decision", decision.pk)
@@ -149,8 +162,15 @@ def release_decision(decision_id: int) -> None:
         return
     if decision.outcome == Outcome.APPROVED:
         credit = Credit.objects.filter(request_id=decision.request_id).first()
-        if credit is not None and not credit.is_posted:
+        top_up = CreditTopUp.objects.filter(decision=decision).first()
+        if top_up is not None:
+            if not top_up.is_posted:
+                enqueue("refunds.tasks.post_top_up", top_up.pk)
+        elif credit is not None and not credit.is_posted:
             enqueue("refunds.tasks.post_credit", credit.pk)
+        elif credit is not None and decision.kind == DecisionKind.DISPUTE:
+            # A partial credit upheld on the pro's dispute: no money moves, the pro is told.
+            enqueue("refunds.tasks.keep_credit", decision.pk)
     else:
         enqueue("refunds.tasks.deliver_denial", decision.pk)
 

@@ -26,6 +26,7 @@ from refunds.choices import (
 )
 from refunds.models import (
     Credit,
+    CreditTopUp,
     Decision,
     Dispute,
     MarketPeerStats,
@@ -98,9 +99,9 @@ def compute_peer_stats(now: datetime | None = None) -> int:
 def resume_stuck(*, now: datetime | None = None, older_than: timedelta = STUCK_AFTER) -> dict:
     """Queue again the side effects of decisions that should have finished by now.
 
-    Approved requests whose credit is still pending, denials whose notice was never delivered,
-    and decision notices whose email copy never went out. Every task is idempotent, so queueing
-    one that is in fact still waiting in the broker does no harm.
+    Approved requests whose credit (or top-up after a dispute) is still pending, denials whose
+    notice was never delivered, and decision notices whose email copy never went out. Every task
+    is idempotent, so queueing one that is in fact still waiting in the broker does no harm.
     """
     now = now or timezone.now()
     # A reviewer's decision waits out its undo window before anything is sent.
@@ -109,6 +110,14 @@ def resume_stuck(*, now: datetime | None = None, older_than: timedelta = STUCK_A
         Credit.objects.filter(
             status=CreditStatus.PENDING,
             request__status=Status.REVIEWED,
+            created_at__lt=cutoff,
+            attempts__lt=settings.CREDIT_MAX_ATTEMPTS,
+        ).values_list("id", flat=True)
+    )
+    top_ups = list(
+        CreditTopUp.objects.filter(
+            status=CreditStatus.PENDING,
+            credit__request__status=Status.REVIEWED,
             created_at__lt=cutoff,
             attempts__lt=settings.CREDIT_MAX_ATTEMPTS,
         ).values_list("id", flat=True)
@@ -135,18 +144,21 @@ def resume_stuck(*, now: datetime | None = None, older_than: timedelta = STUCK_A
     )
     for credit_id in credits:
         enqueue("refunds.tasks.post_credit", credit_id)
+    for top_up_id in top_ups:
+        enqueue("refunds.tasks.post_top_up", top_up_id)
     for decision_id in denials:
         enqueue("refunds.tasks.deliver_denial", decision_id)
     for message_id in emails:
         enqueue("refunds.tasks.email_notice", message_id)
-    if credits or denials or emails:
+    if credits or top_ups or denials or emails:
         log.warning(
-            "Resumed stuck side effects: credits %s, denials %s, emails %s",
+            "Resumed stuck side effects: credits %s, top-ups %s, denials %s, emails %s",
             credits,
+            top_ups,
             denials,
             emails,
         )
-    return {"credits": credits, "denials": denials, "emails": emails}
+    return {"credits": credits, "top_ups": top_ups, "denials": denials, "emails": emails}
 
 
 def sweep_overdue(*, now: datetime | None = None) -> list[int]:

@@ -20,7 +20,7 @@ from leads.choices import PaymentMethod
 from refunds import emails, notices
 from refunds.choices import CreditStatus, DecisionKind, Outcome, Status
 from refunds.gateway import get_gateway
-from refunds.models import Credit, Decision, RefundRequest
+from refunds.models import Credit, CreditTopUp, Decision, RefundRequest
 from refunds.services.core import announce, enqueue, lock, record
 from webhooks.choices import EventType
 
@@ -100,6 +100,89 @@ def _post_credit(credit_id: int, now: datetime) -> None:
     )
 
 
+def post_top_up(top_up_id: int, now: datetime | None = None) -> None:
+    """Pay the rest of the price after support overturned a partial credit, and tell the pro.
+    Safe to run any number of times, as post_credit is (its own idempotency key)."""
+    try:
+        _post_top_up(top_up_id, now or timezone.now())
+    except Exception as error:
+        detail = f"{type(error).__name__}: {error}"
+        CreditTopUp.objects.filter(pk=top_up_id).update(
+            attempts=F("attempts") + 1, last_error=detail[:2000]
+        )
+        raise
+
+
+def _post_top_up(top_up_id: int, now: datetime) -> None:
+    with transaction.atomic():
+        top_up = (
+            CreditTopUp.objects.select_for_update(of=("self",))
+            .select_related("credit")
+            .filter(pk=top_up_id)
+            .first()
+        )
+        if top_up is None or top_up.is_posted:
+            return
+        if top_up.attempts >= settings.CREDIT_MAX_ATTEMPTS:
+            log.error("Top-up %s gave up after %s attempts", top_up.pk, top_up.attempts)
+            return
+        credit = top_up.credit
+        request = lock(credit.request_id)
+        if credit.method == PaymentMethod.BALANCE:
+            top_up.ledger_entry = LedgerEntry.objects.create(
+                pro_id=request.pro_id,
+                kind=LedgerKind.REFUND,
+                amount=top_up.amount,
+                memo=f"Rest of the refund for lead {request.lead.customer_name} "
+                f"(request #{request.pk})",
+                created_at=now,
+            )
+        else:
+            refund = get_gateway().refund(
+                idempotency_key=f"refund-request-{request.pk}-top-up", amount=top_up.amount
+            )
+            top_up.gateway_reference = refund.reference
+            top_up.expected_on = refund.expected_on
+        top_up.status = CreditStatus.POSTED
+        top_up.posted_at = now
+        top_up.attempts += 1
+        top_up.last_error = ""
+        top_up.save()
+        before = request.status
+        request.mark_credited()
+        request.save(update_fields=("status",))
+        record(
+            request,
+            None,
+            "credit_posted",
+            before,
+            f"{money(top_up.amount)} more to {credit.method} (top-up)",
+            at=now,
+        )
+        subject, body = notices.approval(request, credit, top_up)
+        _notify(request, top_up.decision, subject, body, email=True, now=now)
+    log.info("Top-up %s posted: %s (request %s)", top_up.pk, top_up.amount, request.pk)
+
+
+def keep_credit(decision_id: int, now: datetime | None = None) -> None:
+    """Tell the pro support kept their partial credit after the dispute, and close the request
+    as credited again. No money moves. Idempotent."""
+    now = now or timezone.now()
+    request_id = Decision.objects.values_list("request_id", flat=True).get(pk=decision_id)
+    with transaction.atomic():
+        request = lock(request_id)
+        decision = Decision.objects.get(pk=decision_id)
+        if decision.notice_id is not None:
+            return
+        subject, body = notices.credit_kept(request, decision)
+        _notify(request, decision, subject, body, email=True, now=now)
+        if request.status == Status.REVIEWED:
+            before = request.status
+            request.mark_credited()
+            request.save(update_fields=("status",))
+            record(request, None, "credit_kept", before, at=now)
+
+
 def deliver_denial(decision_id: int, now: datetime | None = None) -> None:
     """Send the pro the denial notice and close the request as denied. Idempotent."""
     now = now or timezone.now()
@@ -176,8 +259,11 @@ def email_notice(message_id: int) -> None:
                 "credit": credit if decision and decision.outcome == Outcome.APPROVED else None,
                 "currency": request.market.currency if request and request.market else "",
                 "can_dispute": decision is not None
-                and decision.outcome == Outcome.DENIED
-                and decision.kind != DecisionKind.DISPUTE,
+                and decision.kind != DecisionKind.DISPUTE
+                and (
+                    decision.outcome == Outcome.DENIED
+                    or (credit is not None and credit.amount < request.lead.price)
+                ),
             },
             [message.recipient.email],
             zone=zone_of(message.recipient),

@@ -38,7 +38,7 @@ ACTIONS = {
     "auto_deny": {"auto_deny"},
     "auto_approve": {"auto_approve"},
     "undo": {"undo"},
-    "mark_credited": {"credit_posted"},
+    "mark_credited": {"credit_posted", "credit_kept"},
     "mark_denied": {"denial_sent"},
     "open_dispute": {"dispute"},
     "overturn": {"overturn"},

@@ -6,6 +6,7 @@ The rule for a share of an odd-cent price: half a cent is rounded up (25 % of $2
 credited as $6.13).
 """
 
+from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
@@ -13,14 +14,16 @@ import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
-from accounts.choices import LedgerKind
+from accounts.choices import LedgerKind, Role
 from accounts.models import InboxMessage, LedgerEntry
 from leads.choices import PaymentMethod
 from refunds import policy, services
 from refunds.choices import Outcome, Status
 from refunds.management.commands.audit_refunds import problems_of
 from refunds.models import Credit, Decision, RefundRequest, SandboxRefund
+from tests.factories import StaffFactory
 from tests.refunds.staff_flows import disputed, run_on_commit, submitted
 
 REASON = "The customer did answer once, so half the price is fair."
@@ -483,3 +486,268 @@ def test_support_overturns_for_a_quarter_from_the_disputes_page(
     assert Credit.objects.get(request=request).amount == Decimal("6.13")
     request.refresh_from_db()
     assert request.status == Status.CREDITED
+
+
+# The pro disputes a partial credit; support tops it up or keeps it
+
+
+def partly_credited(capture, pro, reviewer, **lead_kwargs) -> RefundRequest:
+    request = submitted(pro, **lead_kwargs)
+    approve_part(capture, reviewer, request, share=50)
+    request.refresh_from_db()
+    assert request.status == Status.CREDITED
+    return request
+
+
+def disputed_part(capture, pro, reviewer, **lead_kwargs) -> RefundRequest:
+    request = partly_credited(capture, pro, reviewer, **lead_kwargs)
+    services.open_dispute(pro=pro, request_id=request.pk, message="The number never worked.")
+    request.refresh_from_db()
+    assert request.status == Status.DISPUTED
+    return request
+
+
+def test_the_pro_disputes_a_partial_credit_from_its_inbox_message(
+    client_for, alice, rita, django_capture_on_commit_callbacks
+):
+    request = partly_credited(django_capture_on_commit_callbacks, alice, rita)
+    message = InboxMessage.objects.get(recipient=alice)
+    assert "dispute the decision from this message in your Inbox" in message.body
+    client = client_for(alice)
+    html = client.get(reverse("inbox_message", args=[message.pk])).text
+    assert "Reply to dispute" in html
+    response = client.post(
+        reverse("dispute", args=[message.pk]),
+        {"message": "The phone number never worked: the whole price, please."},
+        follow=True,
+    )
+    assert "support will look at your request again" in response.text
+    request.refresh_from_db()
+    assert request.status == Status.DISPUTED
+    assert Credit.objects.get(request=request).is_posted  # what was paid stays paid
+    assert alice.balance() == Decimal("12.25")
+    assert audited(request) == []
+
+
+def test_a_credit_of_the_whole_price_cannot_be_disputed(
+    client_for, alice, rita, django_capture_on_commit_callbacks
+):
+    request = submitted(alice)
+    run_on_commit(
+        django_capture_on_commit_callbacks, services.approve, reviewer=rita, request_id=request.pk
+    )
+    message = InboxMessage.objects.get(recipient=alice)
+    assert (
+        "Reply to dispute"
+        not in client_for(alice).get(reverse("inbox_message", args=[message.pk])).text
+    )
+    with pytest.raises(services.RefundError, match="Only a denial or a credit of part"):
+        services.open_dispute(pro=alice, request_id=request.pk, message="More, please.")
+    request.refresh_from_db()
+    assert request.status == Status.CREDITED
+
+
+def test_support_overturning_a_partial_credit_tops_it_up_to_the_price(
+    client_for, alice, rita, sam, django_capture_on_commit_callbacks
+):
+    request = disputed_part(django_capture_on_commit_callbacks, alice, rita)
+    decision = run_on_commit(
+        django_capture_on_commit_callbacks,
+        services.overturn,
+        agent=sam,
+        request_id=request.pk,
+        note="You are right: the number was never the customer's.",
+    )
+    assert decision.amount == Decimal("24.50")
+    request.refresh_from_db()
+    assert request.status == Status.CREDITED
+    credit = Credit.objects.get(request=request)  # still one credit per request
+    assert credit.amount == Decimal("12.25")
+    assert credit.top_up.amount == Decimal("12.25")
+    assert credit.top_up.is_posted
+    assert credit.total == Decimal("24.50")
+    refunds = LedgerEntry.objects.filter(pro=alice, kind=LedgerKind.REFUND).order_by("id")
+    assert [e.amount for e in refunds] == [Decimal("12.25"), Decimal("12.25")]
+    assert alice.balance() == Decimal("24.50")
+    notice = InboxMessage.objects.filter(recipient=alice).latest("created_at")
+    assert notice.subject.startswith("Refund approved:")
+    assert "$12.25 more has been added to your prepaid balance" in notice.body
+    assert "In all you are refunded $24.50 of $24.50." in notice.body
+    assert list(request.events.values_list("action", flat=True)) == [
+        "submit",
+        "approve_part",
+        "credit_posted",
+        "dispute",
+        "overturn",
+        "credit_posted",
+    ]
+    assert audited(request) == []
+    html = client_for(alice).get(reverse("credits")).text
+    assert 'data-testid="credit-amount">+$24.50</div>' in html
+    assert "Part of the price" not in html
+    out = StringIO()
+    call_command("audit_refunds", stdout=out)
+    assert "All 1 refund requests are consistent." in out.getvalue()
+
+
+def test_a_card_top_up_is_its_own_refund_at_the_gateway(
+    alice, rita, sam, django_capture_on_commit_callbacks
+):
+    request = disputed_part(
+        django_capture_on_commit_callbacks, alice, rita, payment_method=PaymentMethod.CARD
+    )
+    run_on_commit(
+        django_capture_on_commit_callbacks,
+        services.overturn,
+        agent=sam,
+        request_id=request.pk,
+        note="Agreed.",
+    )
+    first = SandboxRefund.objects.get(idempotency_key=f"refund-request-{request.pk}")
+    rest = SandboxRefund.objects.get(idempotency_key=f"refund-request-{request.pk}-top-up")
+    assert (first.amount, rest.amount) == (Decimal("12.25"), Decimal("12.25"))
+    assert Credit.objects.get(request=request).top_up.gateway_reference == f"sbx_{rest.pk}"
+    # Running the task again pays nothing more.
+    services.post_top_up(Credit.objects.get(request=request).top_up.pk)
+    assert SandboxRefund.objects.count() == 2
+    assert audited(request) == []
+
+
+def test_support_may_top_up_to_less_than_the_price(
+    alice, rita, sam, django_capture_on_commit_callbacks
+):
+    request = disputed_part(django_capture_on_commit_callbacks, alice, rita)
+    run_on_commit(
+        django_capture_on_commit_callbacks,
+        services.overturn,
+        agent=sam,
+        request_id=request.pk,
+        note="Three quarters: one call did reach the customer.",
+        share=75,
+    )
+    credit = Credit.objects.get(request=request)
+    assert credit.top_up.amount == Decimal("6.13")  # 18.38 in all, less the 12.25 paid
+    assert credit.total == Decimal("18.38")
+    assert alice.balance() == Decimal("18.38")
+    notice = InboxMessage.objects.filter(recipient=alice).latest("created_at")
+    assert "Refund partly approved" in notice.subject
+    assert "In all you are refunded $18.38 of $24.50." in notice.body
+    assert "Why part of the price: Three quarters" in notice.body
+    assert audited(request) == []
+
+
+@pytest.mark.parametrize("kwargs", [{"share": 50}, {"amount": Decimal("10.00")}])
+def test_an_overturn_that_pays_no_more_than_was_paid_is_refused(
+    alice, rita, sam, django_capture_on_commit_callbacks, kwargs
+):
+    request = disputed_part(django_capture_on_commit_callbacks, alice, rita)
+    with pytest.raises(services.AmountRefused, match="already been paid \\$12.25"):
+        services.overturn(agent=sam, request_id=request.pk, note="Hm.", **kwargs)
+    request.refresh_from_db()
+    assert request.status == Status.DISPUTED
+    assert not hasattr(Credit.objects.get(request=request), "top_up")
+    assert alice.balance() == Decimal("12.25")
+
+
+def test_support_upholding_a_partial_credit_keeps_it_and_tells_the_pro(
+    client_for, alice, rita, sam, django_capture_on_commit_callbacks
+):
+    request = disputed_part(django_capture_on_commit_callbacks, alice, rita)
+    decision = run_on_commit(
+        django_capture_on_commit_callbacks,
+        services.uphold,
+        agent=sam,
+        request_id=request.pk,
+        explanation="The customer did answer your first call.",
+        guidance="Report a lead only when you could not reach the customer.",
+    )
+    assert decision.outcome == Outcome.APPROVED
+    assert decision.amount == Decimal("12.25")
+    request.refresh_from_db()
+    assert request.status == Status.CREDITED
+    assert alice.balance() == Decimal("12.25")
+    assert not hasattr(Credit.objects.get(request=request), "top_up")
+    notice = InboxMessage.objects.filter(recipient=alice).latest("created_at")
+    assert notice.subject.startswith("Dispute reviewed: partial refund kept")
+    assert "you are refunded $12.25 of $24.50" in notice.body
+    assert "This decision is final." in notice.body
+    assert (
+        "Reply to dispute"
+        not in client_for(alice).get(reverse("inbox_message", args=[notice.pk])).text
+    )
+    assert list(request.events.values_list("action", flat=True))[-2:] == ["uphold", "credit_kept"]
+    assert audited(request) == []
+    with pytest.raises(services.RefundError, match="already disputed"):
+        services.open_dispute(pro=alice, request_id=request.pk, message="Again.")
+
+
+def test_the_decider_of_the_part_does_not_resolve_its_dispute(
+    alice, django_capture_on_commit_callbacks
+):
+    both = StaffFactory(email="both@example.test", roles=[Role.REVIEWER, Role.SUPPORT])
+    request = disputed_part(django_capture_on_commit_callbacks, alice, both)
+    with pytest.raises(services.RefundError, match="another member of support"):
+        services.overturn(agent=both, request_id=request.pk, note="Mine.")
+    with pytest.raises(services.RefundError, match="another member of support"):
+        services.uphold(agent=both, request_id=request.pk, explanation="x", guidance="y")
+
+
+def test_a_top_up_left_waiting_is_sent_again_by_the_sweep(
+    alice, rita, sam, django_capture_on_commit_callbacks
+):
+    request = disputed_part(django_capture_on_commit_callbacks, alice, rita)
+    services.overturn(agent=sam, request_id=request.pk, note="Agreed.")  # the worker never ran
+    top_up = Credit.objects.get(request=request).top_up
+    assert not top_up.is_posted
+    with django_capture_on_commit_callbacks(execute=True):
+        resumed = services.resume_stuck(now=timezone.now() + timedelta(hours=1))
+    assert resumed["top_ups"] == [top_up.pk]
+    request.refresh_from_db()
+    assert request.status == Status.CREDITED
+    assert alice.balance() == Decimal("24.50")
+
+
+def test_audit_refunds_finds_a_top_up_that_does_not_add_up(
+    alice, rita, sam, django_capture_on_commit_callbacks
+):
+    request = disputed_part(django_capture_on_commit_callbacks, alice, rita)
+    run_on_commit(
+        django_capture_on_commit_callbacks,
+        services.overturn,
+        agent=sam,
+        request_id=request.pk,
+        note="Agreed.",
+    )
+    top_up = Credit.objects.get(request=request).top_up
+    type(top_up).objects.filter(pk=top_up.pk).update(amount=Decimal("13.25"))
+    problems = audited(request)
+    assert "credit $25.50 is not between $0.00 and the price $24.50" in problems
+    assert "credit $25.50 differs from the approved amount $24.50" in problems
+    assert "ledger entry does not match the top-up" in problems
+
+
+def test_support_sees_the_disputed_part_and_tops_it_up_from_the_disputes_page(
+    client_for, alice, rita, sam, django_capture_on_commit_callbacks
+):
+    request = disputed_part(django_capture_on_commit_callbacks, alice, rita)
+    client = client_for(sam)
+    listing = client.get(reverse("admin:refunds_dispute_changelist")).text
+    assert "Approved: $12.25 of $24.50" in listing
+    page = client.get(dispute_page_of(request)).text
+    assert "Decision disputed:</strong> Approved ($12.25 of $24.50) by" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            dispute_page_of(request),
+            {"transition": "overturn", "overturn-share": "100", "overturn-note": "Agreed."},
+        )
+    assert response.status_code == 302
+    assert Credit.objects.get(request=request).total == Decimal("24.50")
+    assert alice.balance() == Decimal("24.50")
+    # Asking for no more than was paid says so in the panel.
+    other = disputed_part(django_capture_on_commit_callbacks, alice, rita)
+    response = client.post(
+        dispute_page_of(other),
+        {"transition": "overturn", "overturn-share": "25", "overturn-note": "A quarter."},
+    )
+    assert response.status_code == 400
+    assert "The pro has already been paid $12.25" in response.text

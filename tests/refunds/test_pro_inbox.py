@@ -137,7 +137,10 @@ def test_it_allows_one_dispute_only(client_for, lead, decide):
 def test_it_refuses_to_dispute_an_approval(client_for, lead, decide):
     notice = decide(lead, approve=True)
     response = client_for(lead.pro).post(dispute_url(notice), {"message": "Why?"}, follow=True)
-    assert "Only a denied request can be disputed." in response.content.decode()
+    assert (
+        "Only a denial or a credit of part of the price can be disputed."
+        in response.content.decode()
+    )
     assert not Dispute.objects.exists()
 
 

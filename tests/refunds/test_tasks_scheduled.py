@@ -169,7 +169,7 @@ def test_recent_decisions_are_left_to_the_worker(alice, rita):
     services.approve(reviewer=rita, request_id=approved.pk)
     denied = submitted(alice)
     services.deny(reviewer=rita, request_id=denied.pk, explanation=EXPLANATION, guidance=GUIDANCE)
-    assert services.resume_stuck() == {"credits": [], "denials": [], "emails": []}
+    assert services.resume_stuck() == {"credits": [], "top_ups": [], "denials": [], "emails": []}
 
 
 # The overdue sweep

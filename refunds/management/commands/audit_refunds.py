@@ -2,6 +2,8 @@
 
 A credit is the amount its approval records (the lead's price, or part of it: more than nothing,
 no more than the price), and a posted balance credit's ledger entry is that amount to the cent.
+After support overturns a disputed partial credit, the credit and its top-up add up to the new
+approval's amount, each with its own ledger entry or card refund.
 
 Exits non-zero when any request is inconsistent, so CI and operators can rely on it.
 """
@@ -16,7 +18,7 @@ from accounts.models import LedgerEntry
 from accounts.money import money
 from leads.choices import PaymentMethod
 from refunds.choices import OPEN_STATUSES, CreditStatus, DisputeStatus, Outcome, Status
-from refunds.models import RefundEvent, RefundRequest
+from refunds.models import Credit, Decision, RefundEvent, RefundRequest
 
 BATCH = 2000
 
@@ -71,9 +73,14 @@ def problems_of(request: RefundRequest) -> Iterator[str]:
         yield f"is {status} but has no decision"
 
     approved = latest is not None and latest.outcome == Outcome.APPROVED
+    # A credit of part of the price may be disputed: the request is disputed (or decided on the
+    # dispute, waiting for the top-up or the notice) while its first credit stays paid.
+    in_dispute = credit is not None and dispute is not None
     if status == Status.CREDITED and not approved:
         yield "is credited but its latest decision is not an approval"
-    if status in (Status.DENIED, Status.DISPUTED) and approved:
+    if status == Status.DENIED and approved:
+        yield f"is {status} but its latest decision is an approval"
+    if status == Status.DISPUTED and approved and not in_dispute:
         yield f"is {status} but its latest decision is an approval"
     if status == Status.DENIED and latest is not None and latest.notice_id is None:
         yield "is denied but the pro was never told"
@@ -86,26 +93,7 @@ def problems_of(request: RefundRequest) -> Iterator[str]:
         if decision.outcome == Outcome.APPROVED and decision.amount is None:
             yield f"approval {decision.pk} records no amount"
     if credit is not None:
-        price = request.lead.price
-        if not 0 < credit.amount <= price:
-            yield f"credit {money(credit.amount)} is not between $0.00 and the price {money(price)}"
-        if approved and latest.amount is not None and credit.amount != latest.amount:
-            yield (
-                f"credit {money(credit.amount)} differs from the approved amount "
-                f"{money(latest.amount)}"
-            )
-        posted = credit.status == CreditStatus.POSTED
-        if posted != (status == Status.CREDITED):
-            yield f"credit is {credit.status} while the request is {status}"
-        if posted and credit.method == PaymentMethod.BALANCE:
-            entry = credit.ledger_entry
-            if entry is None:
-                yield "balance credit posted without a ledger entry"
-            elif entry.amount != credit.amount or entry.pro_id != request.pro_id:
-                yield "ledger entry does not match the credit"
-        if posted and credit.method == PaymentMethod.CARD and not credit.gateway_reference:
-            yield "card credit posted without a gateway reference"
-
+        yield from _credit_problems(request, credit, latest if approved else None, in_dispute)
     if status == Status.DISPUTED and (dispute is None or dispute.status != DisputeStatus.OPEN):
         yield "is disputed without an open dispute"
     if (
@@ -116,13 +104,52 @@ def problems_of(request: RefundRequest) -> Iterator[str]:
         yield "dispute is resolved without a resolution decision"
 
 
+def _credit_problems(
+    request: RefundRequest, credit: Credit, approval: Decision | None, in_dispute: bool
+) -> Iterator[str]:
+    """The credit (and its top-up after a dispute) against the approval and the ledger: the
+    amounts add up to the approved amount, to the cent, and never more than the price."""
+    status = request.status
+    price = request.lead.price
+    top_up = getattr(credit, "top_up", None)
+    total = credit.total
+    if not 0 < credit.amount <= price or total > price:
+        yield f"credit {money(total)} is not between $0.00 and the price {money(price)}"
+    if approval is not None and approval.amount is not None and total != approval.amount:
+        yield f"credit {money(total)} differs from the approved amount {money(approval.amount)}"
+    posted = credit.status == CreditStatus.POSTED
+    waiting = in_dispute and status in (Status.DISPUTED, Status.REVIEWED)
+    if posted != (status == Status.CREDITED) and not (posted and waiting):
+        yield f"credit is {credit.status} while the request is {status}"
+    if top_up is not None:
+        if not in_dispute:
+            yield "credit has a top-up without a dispute"
+        if top_up.is_posted != (status == Status.CREDITED):
+            yield f"top-up is {top_up.status} while the request is {status}"
+    for paid, what in ((credit, "credit"), (top_up, "top-up")):
+        if paid is None or paid.status != CreditStatus.POSTED:
+            continue
+        if credit.method == PaymentMethod.BALANCE:
+            entry = paid.ledger_entry
+            if entry is None:
+                yield f"balance {what} posted without a ledger entry"
+            elif entry.amount != paid.amount or entry.pro_id != request.pro_id:
+                yield f"ledger entry does not match the {what}"
+        if credit.method == PaymentMethod.CARD and not paid.gateway_reference:
+            yield f"card {what} posted without a gateway reference"
+
+
 class Command(BaseCommand):
     help = "Check every refund request's state against its decisions, credit, ledger and events."
 
     def handle(self, *args, **options) -> None:
         requests = (
             RefundRequest.objects.select_related(
-                "lead", "credit", "credit__ledger_entry", "dispute"
+                "lead",
+                "credit",
+                "credit__ledger_entry",
+                "credit__top_up__ledger_entry",
+                "dispute",
             )
             .prefetch_related(
                 "decisions",
@@ -140,7 +167,9 @@ class Command(BaseCommand):
                 for problem in found:
                     self.stdout.write(f"request #{request.pk}: {problem}")
 
-        orphans = LedgerEntry.objects.filter(kind=LedgerKind.REFUND, credit__isnull=True).count()
+        orphans = LedgerEntry.objects.filter(
+            kind=LedgerKind.REFUND, credit__isnull=True, credit_top_up__isnull=True
+        ).count()
         if orphans:
             self.stdout.write(f"{orphans} refund ledger entries belong to no credit")
 
