@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
+from refunds import services
 from refunds.choices import CreditStatus, Status
 from tests.e2e.conftest import screenshot
 from tests.refunds.staff_flows import submitted
@@ -80,3 +81,43 @@ def test_the_a_key_still_approves_the_whole_price(page, sign_in, alice, rita):
     expect(page.locator(".messagelist")).to_contain_text(f"Approved request #{request.pk}")
     request.refresh_from_db()
     assert request.credit.amount == Decimal("24.50")
+
+
+def test_the_pro_disputes_a_partial_credit_and_support_tops_it_up(page, sign_in, alice, rita, sam):
+    request = submitted(alice, customer_name="Dana Whitfield", price=Decimal("24.50"))
+    services.approve_part(reviewer=rita, request_id=request.pk, share=50, reason=REASON)
+    request.refresh_from_db()
+    assert request.status == Status.CREDITED
+
+    sign_in(alice)
+    page.goto("/inbox/")
+    page.get_by_text("Refund partly approved: Dana Whitfield").click()
+    page.get_by_label("Why should we look again?").fill("The number was never the customer's.")
+    page.get_by_role("button", name="Send dispute").click()
+    expect(page.locator("body")).to_contain_text("support will look at your request again")
+    request.refresh_from_db()
+    assert request.status == Status.DISPUTED
+    page.context.clear_cookies()
+
+    sign_in(sam)
+    page.goto(f"/admin/refunds/dispute/{request.dispute.pk}/change/")
+    expect(page.locator(".rq-card--dispute")).to_contain_text("Approved ($12.25 of $24.50)")
+    page.get_by_text("Overturn…").click()
+    panel = page.locator("details.rq-pop[open] .rq-pop__panel")
+    expect(panel.get_by_label("100 %", exact=True)).to_be_checked()
+    panel.get_by_label("Note to the pro").fill("You are right: the number was fake.")
+    panel.get_by_role("button", name="Overturn and credit").click()
+    expect(page.locator(".messagelist")).to_contain_text("Overturned")
+    assert alice.balance() == Decimal("24.50")
+    page.context.clear_cookies()
+
+    sign_in(alice)
+    page.goto("/credits/")
+    expect(page.get_by_test_id("credit-amount")).to_have_text("+$24.50")
+    expect(page.get_by_test_id("balance")).to_have_text("$24.50")
+    page.goto("/inbox/")
+    page.get_by_text("Refund approved: Dana Whitfield").click()
+    expect(page.locator(".inbox-body").first).to_contain_text(
+        "In all you are refunded $24.50 of $24.50."
+    )
+    screenshot(page, "partial-topped-up-inbox")

@@ -206,6 +206,33 @@ def test_two_partial_approvals_at_once_pay_once_the_winners_amount(alice, rita, 
             assert alice.balance() == before
 
 
+def test_two_agents_topping_up_a_disputed_partial_credit_pay_the_rest_once(alice, rita, sam, sue):
+    for run in range(10):
+        method = PaymentMethod.CARD if run % 2 else PaymentMethod.BALANCE
+        request = submitted(alice, payment_method=method, price=Decimal("24.50"))
+        services.approve_part(reviewer=rita, request_id=request.pk, share=50, reason="Half.")
+        services.open_dispute(pro=alice, request_id=request.pk, message="The number was fake.")
+        before = alice.balance()
+
+        outcomes = race(
+            partial(services.overturn, agent=fresh(sam), request_id=request.pk, note="Agreed."),
+            partial(services.overturn, agent=fresh(sue), request_id=request.pk, note="Yes."),
+        )
+
+        won, lost = winner_and_loser(outcomes)
+        assert isinstance(lost.error, services.RefundError), lost.error
+        credit = Credit.objects.get(request=request)
+        assert credit.top_up.amount == Decimal("12.25")
+        assert credit.total == Decimal("24.50")
+        request = assert_consistent(request)
+        assert request.status == Status.CREDITED
+        if method == PaymentMethod.BALANCE:
+            assert alice.balance() - before == Decimal("12.25")
+        else:
+            key = f"refund-request-{request.pk}-top-up"
+            assert SandboxRefund.objects.get(idempotency_key=key).amount == Decimal("12.25")
+
+
 def test_the_reviewer_who_loses_the_race_on_the_request_page_reads_why(alice, rita, ralph):
     """The admin's request page, two browsers pressing Approve at once: no 500, one message."""
     for _ in range(5):
