@@ -56,11 +56,14 @@ def unchanged(request: RefundRequest, status: str, events: int) -> None:
     [
         lambda user, pk: services.claim(reviewer=user, request_id=pk),
         lambda user, pk: services.approve(reviewer=user, request_id=pk),
+        lambda user, pk: services.approve_part(
+            reviewer=user, request_id=pk, share=50, reason="Half."
+        ),
         lambda user, pk: services.deny(
             reviewer=user, request_id=pk, explanation=EXPLANATION, guidance=GUIDANCE
         ),
     ],
-    ids=["claim", "approve", "deny"],
+    ids=["claim", "approve", "approve_part", "deny"],
 )
 def test_the_services_refuse_a_decision_on_ones_own_request(paula, command):
     request = submitted(paula)
@@ -134,11 +137,19 @@ def test_the_request_page_shows_no_buttons_and_says_why(client_for, paula):
         ({"transition": "claim"}, "Claim"),
         ({"transition": "approve"}, "Approve"),
         (
+            {
+                "transition": "approve_part",
+                "approve_part-share": "50",
+                "approve_part-reason": "Half.",
+            },
+            "Approve part",
+        ),
+        (
             {"transition": "deny", "deny-explanation": EXPLANATION, "deny-guidance": GUIDANCE},
             "Deny",
         ),
     ],
-    ids=["claim", "approve", "deny"],
+    ids=["claim", "approve", "approve_part", "deny"],
 )
 def test_pressing_a_button_anyway_is_refused_with_a_message(client_for, paula, data, verb):
     request = submitted(paula)
