@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from refunds import permissions
 from refunds.choices import CreditStatus
-from refunds.models import Credit
+from refunds.models import Credit, CreditTopUp
 from refunds.services.core import MAX_NOTE_LENGTH, enqueue, lock, record, require
 
 
@@ -28,17 +28,22 @@ def retry_credit(*, agent: User, credit_id: int, now: datetime | None = None) ->
     with transaction.atomic():
         credit = Credit.objects.select_for_update().filter(pk=credit_id).first()
         require(credit is not None, "There is no such credit.")
-        require(credit.status != CreditStatus.POSTED, "This credit has already been paid.")
+        # A credit paid whose top-up (after a dispute) was given up on: the top-up goes again.
+        top_up = CreditTopUp.objects.select_for_update().filter(credit=credit).first()
+        paying = top_up if credit.is_posted and top_up is not None else credit
+        require(paying.status != CreditStatus.POSTED, "This credit has already been paid.")
         require(
-            credit.attempts >= settings.CREDIT_MAX_ATTEMPTS,
+            paying.attempts >= settings.CREDIT_MAX_ATTEMPTS,
             "This credit is still being retried automatically.",
         )
         request = lock(credit.request_id)
-        failed, credit.attempts = credit.attempts, 0
-        credit.save(update_fields=("attempts",))
-        note = f"Sent to the payment provider again after {failed} failed attempts."
-        if credit.last_error:
-            note += f" Last error: {credit.last_error}"
+        failed, paying.attempts = paying.attempts, 0
+        paying.save(update_fields=("attempts",))
+        what = "The top-up was sent" if paying is top_up else "Sent"
+        note = f"{what} to the payment provider again after {failed} failed attempts."
+        if paying.last_error:
+            note += f" Last error: {paying.last_error}"
         record(request, agent, "credit_retried", request.status, note[:MAX_NOTE_LENGTH], at=now)
-        transaction.on_commit(lambda: enqueue("refunds.tasks.post_credit", credit.pk))
+        task = "refunds.tasks.post_top_up" if paying is top_up else "refunds.tasks.post_credit"
+        transaction.on_commit(lambda: enqueue(task, paying.pk))
     return credit

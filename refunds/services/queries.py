@@ -342,9 +342,12 @@ def waiting_spot_checks() -> int:
 
 
 def stuck_credits() -> QuerySet[Credit]:
-    """Credits given up on after CREDIT_MAX_ATTEMPTS tries: a person must look at them."""
+    """Credits given up on after CREDIT_MAX_ATTEMPTS tries, or whose top-up after a dispute
+    was (the credit itself then paid): a person must look at them."""
+    tries = settings.CREDIT_MAX_ATTEMPTS
     return Credit.objects.filter(
-        status=CreditStatus.PENDING, attempts__gte=settings.CREDIT_MAX_ATTEMPTS
+        Q(status=CreditStatus.PENDING, attempts__gte=tries)
+        | Q(top_up__status=CreditStatus.PENDING, top_up__attempts__gte=tries)
     )
 
 

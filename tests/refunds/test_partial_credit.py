@@ -22,7 +22,7 @@ from leads.choices import PaymentMethod
 from refunds import policy, services
 from refunds.choices import Outcome, Status
 from refunds.management.commands.audit_refunds import problems_of
-from refunds.models import Credit, Decision, RefundRequest, SandboxRefund
+from refunds.models import Credit, CreditTopUp, Decision, RefundRequest, SandboxRefund
 from tests.factories import StaffFactory
 from tests.refunds.staff_flows import disputed, run_on_commit, submitted
 
@@ -751,3 +751,27 @@ def test_support_sees_the_disputed_part_and_tops_it_up_from_the_disputes_page(
     )
     assert response.status_code == 400
     assert "The pro has already been paid $12.25" in response.text
+
+
+def test_a_top_up_given_up_on_waits_for_support_who_sends_it_again(
+    alice, rita, sam, settings, django_capture_on_commit_callbacks
+):
+    request = disputed_part(django_capture_on_commit_callbacks, alice, rita)
+    services.overturn(agent=sam, request_id=request.pk, note="Agreed.")  # the worker never ran
+    credit = Credit.objects.get(request=request)
+    CreditTopUp.objects.filter(credit=credit).update(
+        attempts=settings.CREDIT_MAX_ATTEMPTS, last_error="GatewayError: timed out"
+    )
+    assert list(services.stuck_credits()) == [credit]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.retry_credit(agent=sam, credit_id=credit.pk)
+    assert list(services.stuck_credits()) == []
+    request.refresh_from_db()
+    assert request.status == Status.CREDITED
+    assert alice.balance() == Decimal("24.50")
+    retried = request.events.get(action="credit_retried")
+    assert retried.note == (
+        f"The top-up was sent to the payment provider again after "
+        f"{settings.CREDIT_MAX_ATTEMPTS} failed attempts. Last error: GatewayError: timed out"
+    )
+    assert audited(request) == []
