@@ -144,11 +144,6 @@ class Decision(models.Model):
         return self.outcome == Outcome.APPROVED
 
     @property
-    def is_partial(self) -> bool:
-        """An approval of part of the lead's price (a reason for the rest is in explanation)."""
-        return self.amount is not None and self.amount < self.request.lead.price
-
-    @property
     def rule_label(self) -> str:
         return RULE_LABELS.get(self.rule, self.rule)
 

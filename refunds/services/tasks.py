@@ -242,7 +242,9 @@ def email_notice(message_id: int) -> None:
         if message.emailed_at is not None:
             return
         decision = (
-            Decision.objects.select_related("request__market", "request__lead", "request__credit")
+            Decision.objects.select_related(
+                "request__market", "request__lead", "request__credit__top_up"
+            )
             .filter(notice=message)
             .first()
         )

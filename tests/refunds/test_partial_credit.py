@@ -573,6 +573,9 @@ def test_support_overturning_a_partial_credit_tops_it_up_to_the_price(
     assert notice.subject.startswith("Refund approved:")
     assert "$12.25 more has been added to your prepaid balance" in notice.body
     assert "In all you are refunded $24.50 of $24.50." in notice.body
+    emailed = mail.outbox[-1]
+    assert "In all you are refunded $24.50 of $24.50." in emailed.body
+    assert '<strong style="font-size:18px;">$24.50</strong><br>' in emailed.alternatives[0][0]
     assert list(request.events.values_list("action", flat=True)) == [
         "submit",
         "approve_part",
