@@ -87,7 +87,7 @@ def _post_credit(credit_id: int, now: datetime) -> None:
             f"{money(credit.amount)} to {credit.method}",
             at=now,
         )
-        announce(request, EventType.REFUND_CREDITED, now)
+        announce(request, EventType.REFUND_CREDITED, now, amount=str(credit.amount))
         subject, body = notices.approval(request, credit)
         _notify(request, request.decisions.latest(), subject, body, email=True, now=now)
     # Once committed, ids and money only: the ledger's memo names the customer.
@@ -158,6 +158,11 @@ def _post_top_up(top_up_id: int, now: datetime) -> None:
             before,
             f"{money(top_up.amount)} more to {credit.method} (top-up)",
             at=now,
+        )
+        # The marketplace hears the whole amount now refunded, as for the first credit.
+        total = credit.amount + top_up.amount
+        announce(
+            request, EventType.REFUND_CREDITED, now, amount=str(total), top_up=str(top_up.amount)
         )
         subject, body = notices.approval(request, credit, top_up)
         _notify(request, top_up.decision, subject, body, email=True, now=now)

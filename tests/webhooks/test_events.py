@@ -84,6 +84,35 @@ def test_a_dispute_overturned_is_opened_resolved_approved_and_credited(
     assert receiver.bodies()[4]["data"]["resolution"] == "overturned"
 
 
+def test_part_of_the_price_is_announced_with_the_part_and_a_top_up_with_the_whole(
+    alice, rita, sam, endpoint, receiver, capture
+):
+    with capture(execute=True):
+        request = submitted(alice, price="24.50")
+    run_on_commit(
+        capture,
+        services.approve_part,
+        reviewer=rita,
+        request_id=request.pk,
+        share=50,
+        reason="The customer did ask for a quote first.",
+    )
+    with capture(execute=True):
+        services.open_dispute(pro=alice, request_id=request.pk, message="They never answered.")
+    run_on_commit(capture, services.overturn, agent=sam, request_id=request.pk, note="Fair.")
+    amounts = [(b["type"], b["data"]["amount"]) for b in receiver.bodies()]
+    assert amounts == [
+        ("refund.submitted", "24.50"),
+        ("refund.approved", "12.25"),
+        ("refund.credited", "12.25"),
+        ("dispute.opened", "24.50"),
+        ("refund.approved", "24.50"),
+        ("dispute.resolved", "24.50"),
+        ("refund.credited", "24.50"),
+    ]
+    assert receiver.bodies()[-1]["data"]["top_up"] == "12.25"
+
+
 def test_a_dispute_upheld_is_resolved_then_denied_again(
     alice, rita, sam, endpoint, receiver, capture
 ):

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_time_zones'),
-        ('refunds', '0014_worker_heartbeat'),
+        ('refunds', '0015_rollups'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
