@@ -12,7 +12,7 @@ from typing import Literal
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
-from ninja import NinjaAPI, Path, Schema, Status, Swagger
+from ninja import Field, NinjaAPI, Path, Schema, Status, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
@@ -317,7 +317,11 @@ def put_attempt(
 
 
 class CreditOut(Schema):
-    amount: Decimal
+    amount: Decimal = Field(
+        description="What is refunded: the price, or the part of it a reviewer approved, with "
+        "support's top-up after a dispute added"
+    )
+    price: Decimal = Field(description="The lead's price")
     method: str
     status: str
     expected_on: date | None
@@ -355,7 +359,7 @@ def get_refund_status(request: HttpRequest, lead_id: str = _id("mp-lead-5001")):
     lead = get_object_or_404(Lead, marketplace_id=lead_id)
     request_ = (
         RefundRequest.objects.filter(lead=lead)
-        .select_related("credit")
+        .select_related("credit__top_up", "lead")
         .prefetch_related("decisions")
         .first()
     )
@@ -371,6 +375,7 @@ def _refund(request: RefundRequest) -> dict:
     decisions = list(request.decisions.all())
     latest = decisions[-1] if decisions else None
     credit = getattr(request, "credit", None)
+    top_up = getattr(credit, "top_up", None) if credit is not None else None
     return {
         "status": request.status,
         "status_label": request.get_status_display(),
@@ -380,7 +385,8 @@ def _refund(request: RefundRequest) -> dict:
         "decision": latest.outcome if latest is not None else None,
         "decided_at": latest.decided_at if latest is not None else None,
         "credit": {
-            "amount": credit.amount,
+            "amount": credit.amount + (top_up.amount if top_up is not None else 0),
+            "price": request.lead.price,
             "method": credit.method,
             "status": credit.status,
             "expected_on": credit.expected_on,

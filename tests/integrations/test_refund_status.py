@@ -52,6 +52,25 @@ def test_it_shows_an_approval_and_its_credit(
     assert refund["credit"]["status"] == CreditStatus.POSTED
 
 
+def test_part_of_the_price_and_then_its_top_up_show_as_the_amount_refunded(
+    api, lead, alice, rita, sam, django_capture_on_commit_callbacks
+):
+    request = services.submit_report(pro=alice, lead_id=lead.pk, reason="wrong_job")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.approve_part(
+            reviewer=rita, request_id=request.pk, share=50, reason="A quote was sent first."
+        )
+    credit = api.get("/leads/L-1/refund").json()["refund"]["credit"]
+    assert (credit["amount"], credit["price"]) == ("12.25", "24.50")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.open_dispute(pro=alice, request_id=request.pk, message="No quote was asked.")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.overturn(agent=sam, request_id=request.pk, note="Fair.")
+    credit = api.get("/leads/L-1/refund").json()["refund"]["credit"]
+    assert (credit["amount"], credit["price"]) == ("24.50", "24.50")
+
+
 def test_a_lead_past_its_window_is_not_reportable(api, alice):
     LeadFactory(marketplace_id="L-old", pro=alice, received_at=timezone.now() - timedelta(days=30))
 
