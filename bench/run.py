@@ -425,6 +425,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
+    # Production settings keep the cache in the database (scripts/serve makes its table too).
+    call_command("createcachetable", verbosity=0)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
         if args.leads:
