@@ -8,6 +8,10 @@ class EventType(models.TextChoices):
     REFUND_APPROVED = "refund.approved", "refund.approved: the refund was approved"
     REFUND_CREDITED = "refund.credited", "refund.credited: the credit was paid"
     REFUND_DENIED = "refund.denied", "refund.denied: the pro was told of a denial"
+    REFUND_CUSTOMER_QUESTION = (
+        "refund.customer_question",
+        "refund.customer_question: a reviewer asks the customer a question",
+    )
     DISPUTE_OPENED = "dispute.opened", "dispute.opened: the pro disputed a denial"
     DISPUTE_RESOLVED = "dispute.resolved", "dispute.resolved: support overturned or upheld it"
 

@@ -28,6 +28,7 @@ from refunds.models import Decision, RefundEvent, RefundRequest
 
 REVIEW_TEMPLATE = "admin/refunds/refundrequest/review.html"
 QUEUE = "refunds_refundrequest_changelist"
+ASK = "ask_customer"  # the POST's `transition` for Ask the customer (not a state change)
 SAME_CUSTOMER_SIZE = 20
 
 
@@ -40,6 +41,7 @@ def load_request(pk: int) -> RefundRequest:
             "claimed_by",
             "credit",
             "dispute",
+            "customer_question__answer",
         )
         .prefetch_related(
             Prefetch("decisions", queryset=Decision.objects.select_related("decided_by")),
@@ -131,6 +133,8 @@ class RequestPage:
             undo_offer = review_path.undo_offer(http, now)
             if undo_offer and undo_offer["id"] == refund.pk:
                 undo_offer = None  # this page's own bar has the Undo button
+        question = getattr(refund, "customer_question", None)
+        can_ask = question is None and services.can_ask(refund, user, now)
         opts = model_admin.model._meta
         context = {
             **model_admin.admin_site.each_context(http),
@@ -153,6 +157,8 @@ class RequestPage:
             "timeline": timeline,
             "message_count": sum(1 for item in timeline if item["kind"] == "message"),
             "attempt_count": sum(1 for item in timeline if item["kind"] == "attempt"),
+            "question": question,
+            "ask": {"text": services.question_text(refund), "transition": ASK} if can_ask else None,
             "checklist": checklist(refund),
             "decisions": decisions,
             "rule": rule_view(refund.assessed.rule if refund.assessed else None),
@@ -197,8 +203,10 @@ class RequestPage:
         )
 
     def handle_post(self, http: HttpRequest, refund: RefundRequest, *, obj: Any) -> HttpResponse:
-        action = BY_NAME.get(http.POST.get("transition", ""))
         here = http.get_full_path()
+        if http.POST.get("transition") == ASK:
+            return self._ask(http, refund, here)
+        action = BY_NAME.get(http.POST.get("transition", ""))
         if action is None:
             messages.error(http, "That is not an action this page knows.")
             return HttpResponseRedirect(here)
@@ -240,6 +248,21 @@ class RequestPage:
         messages.success(http, done)
         changelist = reverse(f"admin:{self.changelist_name}")
         return HttpResponseRedirect(f"{changelist}?{filters}" if filters else changelist)
+
+    @staticmethod
+    def _ask(http: HttpRequest, refund: RefundRequest, here: str) -> HttpResponse:
+        """Ask the customer: no decision, so the page again, with the question on top."""
+        try:
+            services.ask_customer(reviewer=http.user, request_id=refund.pk)
+        except services.RefundError as error:
+            messages.error(http, f"Ask the customer refused: {error}")
+        else:
+            messages.success(
+                http,
+                "The marketplace sends the customer the question. The request is still due "
+                "when it was: decide it on what is there if no answer comes.",
+            )
+        return HttpResponseRedirect(here)
 
     @property
     def is_queue(self) -> bool:

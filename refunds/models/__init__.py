@@ -1,5 +1,6 @@
 """The refunds app's models, one module per concern; import them from here."""
 
+from refunds.models.questions import CustomerQuestion
 from refunds.models.records import (
     Credit,
     CreditTopUp,
@@ -17,6 +18,7 @@ from refunds.models.worker import WorkerHeartbeat
 __all__ = [
     "Credit",
     "CreditTopUp",
+    "CustomerQuestion",
     "Decision",
     "DecisionTimeRollup",
     "DenialTemplate",

@@ -52,6 +52,13 @@ from refunds.services.queries import (
     waiting_spot_checks,
     worker_heartbeat_age,
 )
+from refunds.services.questions import (
+    ASKABLE_REASONS,
+    ask_customer,
+    can_ask,
+    question_text,
+    record_answer,
+)
 from refunds.services.report import submit_report, withdraw
 from refunds.services.review import (
     approve,
@@ -82,6 +89,7 @@ from refunds.services.tasks import (
 from refunds.services.undo import undo, undo_refusal
 
 __all__ = [
+    "ASKABLE_REASONS",
     "DUE_SOON",
     "MAX_DETAILS_LENGTH",
     "MAX_NOTE_LENGTH",
@@ -93,9 +101,11 @@ __all__ = [
     "allowed_actions",
     "approve",
     "approve_part",
+    "ask_customer",
     "assess_lead",
     "automatic_approvals_between",
     "bulk_deny",
+    "can_ask",
     "check_automatic_approval",
     "claim",
     "compute_peer_stats",
@@ -124,7 +134,9 @@ __all__ = [
     "post_credit",
     "post_top_up",
     "keep_credit",
+    "question_text",
     "queue_stats",
+    "record_answer",
     "record_heartbeat",
     "release",
     "release_decision",

@@ -67,7 +67,7 @@ def announce(
     event_type: str,
     at: datetime,
     not_before: datetime | None = None,
-    **extra: str,
+    **extra: object,
 ) -> None:
     """Tell the marketplace's webhooks about a change, in the change's own transaction (the
     outbox): sent once it commits, never for a change that rolled back."""

@@ -191,3 +191,23 @@ def test_an_undone_approval_is_never_announced(
     run_on_commit(capture, services.release_decision, decision.pk)  # the undo time is over
     assert steps(receiver) == [(1, "refund.submitted", "submitted"), (2, "refund.denied", "denied")]
     assert not Delivery.objects.exclude(status=DeliveryStatus.SUCCEEDED).exists()
+
+
+def test_asking_the_customer_sends_the_question_to_the_marketplace(
+    alice, rita, endpoint, receiver, capture
+):
+    lead = LeadFactory(pro=alice)
+    with capture(execute=True):
+        request = services.submit_report(pro=alice, lead_id=lead.pk, reason="wrong_job")
+    question = run_on_commit(capture, services.ask_customer, reviewer=rita, request_id=request.pk)
+
+    assert steps(receiver) == [
+        (1, "refund.submitted", "submitted"),
+        (2, "refund.customer_question", "submitted"),
+    ]
+    data = receiver.bodies()[1]["data"]
+    assert (data["lead_id"], data["question_id"], data["question"]) == (
+        lead.marketplace_id,
+        question.pk,
+        question.text,
+    )
