@@ -239,6 +239,7 @@ class MessageOut(Schema):
     sender: str
     body: str
     sent_at: datetime
+    answers_question: int | None
 
 
 @api.put(
@@ -254,7 +255,11 @@ def put_message(
     """Store a thread message under its id (needs `messages:write`).
 
     The thread is append-only: the same message again is `unchanged`; a different body, sender,
-    time or lead for a stored id is refused with 409.
+    time, lead or `answers_question` for a stored id is refused with 409.
+
+    The customer's reply to a question we asked (the `refund.customer_question` webhook event)
+    carries that event's `question_id` as `answers_question`: a question not asked about this
+    lead is refused with 422, a second answer to the same question with 409.
     """
     stored = ingest.upsert_message(message_id, payload)
     message: Message = stored.record  # type: ignore[assignment]
@@ -266,6 +271,7 @@ def put_message(
         "sender": message.sender,
         "body": message.body,
         "sent_at": message.sent_at,
+        "answers_question": payload.answers_question,
     }
     return Status(201 if stored.created else 200, body)
 

@@ -22,10 +22,11 @@ from pydantic import ValidationError as PydanticValidationError
 from accounts.models import ServiceCategory, User
 from integrations.models import ProLink
 from integrations.schemas import ID_PATTERN, AttemptIn, LeadIn, MessageIn
-from leads.choices import Channel
+from leads.choices import Channel, Sender
 from leads.contact import normalise_email, normalise_phone
 from leads.models import ContactAttempt, Lead, Message
-from refunds.models import RefundRequest
+from refunds import services
+from refunds.models import CustomerQuestion, RefundRequest
 
 # The largest request body (or importer line) accepted; a lead is a few hundred bytes.
 MAX_BODY_BYTES = 64 * 1024
@@ -245,6 +246,7 @@ def upsert_message(marketplace_id: str, data: MessageIn) -> Stored:
 def _upsert_message(marketplace_id: str, data: MessageIn) -> Stored:
     lead = _lock_lead(data.lead_id)
     errors = _not_before_receipt(data.sent_at, lead, "sent_at")
+    question = _question_answered(data, lead, errors)
     if errors:
         raise Invalid(errors)
     values = {
@@ -253,17 +255,59 @@ def _upsert_message(marketplace_id: str, data: MessageIn) -> Stored:
         "body": data.body,
         "sent_at": data.sent_at,
     }
-    message = Message.objects.filter(marketplace_id=marketplace_id).first()
+    message = (
+        Message.objects.select_related("answered_question")
+        .filter(marketplace_id=marketplace_id)
+        .first()
+    )
+    answered_elsewhere = question is not None and question.answer_id is not None
+    if answered_elsewhere and (message is None or question.answer_id != message.pk):
+        raise Conflict(
+            f"Question {question.pk} already has its answer (message "
+            f"{question.answer.marketplace_id}): a question is answered once.",
+            ["answers_question"],
+        )
     if message is None:
         message = Message.objects.create(marketplace_id=marketplace_id, **values)
+        if question is not None:
+            services.record_answer(question, message)
         return Stored(message, CREATED)
     changed = [name for name, value in values.items() if getattr(message, name) != value]
+    answered = getattr(message, "answered_question", None)
+    if (answered.pk if answered else None) != data.answers_question:
+        changed.append("answers_question")
     if not changed:
         return Stored(message, UNCHANGED)
     raise Conflict(
         "A message is never changed once stored: the thread is kept exactly as it was written.",
         changed,
     )
+
+
+def _question_answered(
+    data: MessageIn, lead: Lead, errors: list[FieldError]
+) -> CustomerQuestion | None:
+    """The question a customer's message answers (answers_question), asked about its lead."""
+    if data.answers_question is None:
+        return None
+    question = (
+        CustomerQuestion.objects.select_related("request", "answer")
+        .filter(pk=data.answers_question, request__lead=lead)
+        .first()
+    )
+    if question is None:
+        errors.append(
+            FieldError(
+                "answers_question",
+                f"No question {data.answers_question} was asked about lead {data.lead_id}: "
+                "send the question_id of its refund.customer_question event.",
+            )
+        )
+    if data.sender != Sender.CUSTOMER:
+        errors.append(
+            FieldError("answers_question", "Only a customer's message answers a question.")
+        )
+    return question
 
 
 def upsert_attempt(marketplace_id: str, data: AttemptIn) -> Stored:

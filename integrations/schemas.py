@@ -134,6 +134,13 @@ class MessageIn(Schema):
     sender: Sender
     body: _text(10000, min_length=1)
     sent_at: Time
+    answers_question: int | None = Field(
+        default=None,
+        ge=1,
+        description="The customer's reply to a question we asked: the question_id of the "
+        "refund.customer_question event, which must be about this lead. A question is "
+        "answered once; the sender must be the customer.",
+    )
 
 
 class AttemptIn(Schema):
