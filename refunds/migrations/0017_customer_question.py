@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('leads', '0003_inbox'),
-        ('refunds', '0015_rollups'),
+        ('refunds', '0016_partial_credit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
