@@ -104,6 +104,26 @@ class ClaimFilter(admin.SimpleListFilter):
         return queryset
 
 
+RESUMED_LABEL = "Conversation resumed after the credit"
+
+
+class ResumedFilter(admin.SimpleListFilter):
+    """Credited requests whose thread carried on afterwards (services.resumed_condition):
+    support's list, where a credit may be reversed. The queue offers it to support only
+    (RefundRequestAdmin.get_list_filter): for anyone else ?resumed= is an unknown filter."""
+
+    title = "conversation"
+    parameter_name = "resumed"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", RESUMED_LABEL)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(services.resumed_condition(timezone.now()))
+        return queryset
+
+
 class MarketFilter(admin.RelatedFieldListFilter):
     @property
     def include_empty_choice(self) -> bool:

@@ -21,8 +21,8 @@ from django.utils import timezone
 from refunds import permissions, services
 from refunds.admin import review_path
 from refunds.admin.display import duration
-from refunds.admin.filters import DUE_SOON_LABEL
-from refunds.choices import DecisionKind
+from refunds.admin.filters import DUE_SOON_LABEL, RESUMED_LABEL
+from refunds.choices import DecisionKind, Status
 from refunds.models import Credit, Decision, Dispute, RefundRequest, SpotCheck
 
 TEMPLATE = "admin/home.html"
@@ -114,6 +114,17 @@ def sections(request: HttpRequest, site: AdminSite, now: datetime) -> list[Secti
                 changelist(Credit, {"stuck": "yes"}),
                 level="warn" if stuck else "",
                 note="retries used up",
+            )
+        )
+    if may_open(RefundRequest) and request.user.has_perm(permissions.RESOLVE_DISPUTE):
+        resumed = RefundRequest.objects.filter(services.resumed_condition(now)).count()
+        support.append(
+            Tile(
+                RESUMED_LABEL,
+                resumed,
+                changelist(RefundRequest, {"state": Status.CREDITED.value, "resumed": "yes"}),
+                level="warn" if resumed else "",
+                note=f"credits of the last {services.RESUMED_WINDOW.days} days",
             )
         )
     if support:

@@ -31,7 +31,13 @@ from refunds.admin.display import (
     rule_chip,
     status_badge,
 )
-from refunds.admin.filters import ClaimFilter, MarketFilter, OverdueFilter, StateFilter
+from refunds.admin.filters import (
+    ClaimFilter,
+    MarketFilter,
+    OverdueFilter,
+    ResumedFilter,
+    StateFilter,
+)
 from refunds.admin.forms import DenialForm, first_template, ordered_templates
 from refunds.admin.request_page import RequestPage, load_request
 from refunds.choices import Reason
@@ -110,6 +116,12 @@ class RefundRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin[RefundRequest]):
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(permissions.DECIDE)
+
+    def get_list_filter(self, request: HttpRequest) -> tuple:
+        """Support (who may reverse a credit) also filters on a conversation resumed after it."""
+        if request.user.has_perm(permissions.RESOLVE_DISPUTE):
+            return (*self.list_filter, ResumedFilter)
+        return self.list_filter
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return QueueChangeList

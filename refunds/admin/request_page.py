@@ -52,13 +52,20 @@ def load_request(pk: int) -> RefundRequest:
 
 
 def _timeline(request: RefundRequest) -> list[dict]:
-    """The lead's messages and contact attempts in the order they happened, report marked."""
+    """The lead's messages and contact attempts in the order they happened, the report and the
+    credit marked; what came after the credit is flagged `after_credit` (highlighted)."""
     lead = request.lead
     items = [{"kind": "message", "at": m.sent_at, "obj": m} for m in lead.messages.all()]
     items += [
         {"kind": "attempt", "at": a.attempted_at, "obj": a} for a in lead.contact_attempts.all()
     ]
     items.append({"kind": "report", "at": request.submitted_at, "obj": request})
+    credit = getattr(request, "credit", None)
+    posted_at = credit.posted_at if credit is not None else None
+    for item in items:
+        item["after_credit"] = posted_at is not None and item["at"] > posted_at
+    if posted_at is not None:
+        items.append({"kind": "credit", "at": posted_at, "obj": credit, "after_credit": False})
     items.sort(key=lambda item: item["at"])
     return items
 
@@ -159,6 +166,10 @@ class RequestPage:
             "attempt_count": sum(1 for item in timeline if item["kind"] == "attempt"),
             "question": question,
             "ask": {"text": services.question_text(refund), "transition": ASK} if can_ask else None,
+            "after_credit_count": sum(1 for item in timeline if item["after_credit"]),
+            "resumed": refund.status == Status.CREDITED
+            and user.has_perm(permissions.RESOLVE_DISPUTE)
+            and services.conversation_resumed(refund, now),
             "checklist": checklist(refund),
             "decisions": decisions,
             "rule": rule_view(refund.assessed.rule if refund.assessed else None),

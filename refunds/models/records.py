@@ -219,6 +219,13 @@ class Credit(models.Model):
                 name="credit_pending_attempts",
                 condition=models.Q(status="pending"),
             ),
+            # Paid credits by when: support's "conversation resumed" list reads only the recent
+            # ones (services.resumed_condition).
+            models.Index(
+                fields=["posted_at", "request"],
+                name="credit_posted_at",
+                condition=models.Q(status="posted"),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="credit_amount_positive"),

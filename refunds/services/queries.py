@@ -8,12 +8,13 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from leads.choices import Channel, PaymentMethod, Sender
-from leads.models import Lead
+from leads.choices import Outcome as ContactOutcome
+from leads.models import ContactAttempt, Lead, Message
 from refunds import permissions, policy
 from refunds.choices import (
     OPEN_STATUSES,
@@ -37,6 +38,42 @@ from refunds.services.undo import undo_refusal
 
 # "Due soon" on the staff home and in the queue's deadline filter.
 DUE_SOON = timedelta(hours=4)
+# How long after its credit a request's conversation is watched for resuming: older credits are
+# not read at all, so the support list stays one bounded scan of the credit_posted_at index.
+RESUMED_WINDOW = timedelta(days=90)
+
+
+def _customer_messages_after_credit(posted_at) -> QuerySet[Message]:
+    """The customer's messages on the request's lead after its credit that the pro answered."""
+    replies = Message.objects.filter(
+        lead_id=OuterRef("lead_id"), sender=Sender.PRO, sent_at__gt=OuterRef("sent_at")
+    )
+    return Message.objects.filter(
+        lead_id=OuterRef("lead_id"), sender=Sender.CUSTOMER, sent_at__gt=posted_at
+    ).filter(Exists(replies))
+
+
+def resumed_condition(now: datetime) -> Q:
+    """Credited, and the thread carried on afterwards: a customer message after the credit with
+    a pro reply to it, or a contact attempt answered after the credit (support's list of
+    "conversation resumed"). Computed in the database; only credits of RESUMED_WINDOW."""
+    posted_at = OuterRef("credit__posted_at")
+    answered = ContactAttempt.objects.filter(
+        lead_id=OuterRef("lead_id"),
+        outcome=ContactOutcome.ANSWERED,
+        attempted_at__gt=posted_at,
+    )
+    return Q(
+        status=Status.CREDITED,
+        credit__status=CreditStatus.POSTED,
+        credit__posted_at__gte=now - RESUMED_WINDOW,
+    ) & (Exists(_customer_messages_after_credit(posted_at)) | Exists(answered))
+
+
+def conversation_resumed(request: RefundRequest, now: datetime | None = None) -> bool:
+    """Whether `request` is on support's list of conversations resumed after a credit."""
+    now = now or timezone.now()
+    return RefundRequest.objects.filter(resumed_condition(now), pk=request.pk).exists()
 
 
 def market_peer_rates(market_id: int, exclude_pro_id: int, since: datetime) -> list[float]:
