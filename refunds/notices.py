@@ -10,7 +10,7 @@ from accounts.templatetags.local_time import day_in
 from accounts.timezones import zone_of
 from leads.choices import PaymentMethod
 from refunds.choices import DecisionKind
-from refunds.models import Credit, CreditTopUp, Decision, RefundRequest
+from refunds.models import Credit, CreditReversal, CreditTopUp, Decision, RefundRequest
 
 
 def _lead_line(request: RefundRequest) -> str:
@@ -80,6 +80,24 @@ def credit_kept(request: RefundRequest, decision: Decision) -> tuple[str, str]:
         f"Our support team looked again at {_lead_line(request)} and kept the earlier "
         f"decision: you are refunded {part}.\n\nWhy: {decision.explanation}\n\n"
         f"For future leads: {decision.guidance}\n\nThis decision is final.",
+    )
+
+
+def reversal(request: RefundRequest, reversal: CreditReversal) -> tuple[str, str]:
+    """Support took a credit back: how much, from where, and why."""
+    amount = money(reversal.amount, request.market.currency if request.market else "")
+    if reversal.credit.method == PaymentMethod.BALANCE:
+        where = f"{amount} has been taken back from your prepaid balance."
+    else:
+        where = (
+            f"The refund to your card stays where it is; instead, {amount} has been taken from "
+            "your prepaid balance."
+        )
+    return f"Refund reversed: {request.lead.customer_name}", (
+        f"Our support team reversed the refund for {_lead_line(request)}: the conversation with "
+        f"the customer carried on after the refund, so the lead was not a bad one after all."
+        f"\n\n{where} Your Credits page shows it with your balance.\n\n"
+        f"Why: {reversal.explanation}"
     )
 
 

@@ -16,7 +16,7 @@ from django import forms
 
 from accounts.models import User
 from refunds import permissions, services
-from refunds.admin.forms import DenialForm, OverturnForm, PartialApprovalForm
+from refunds.admin.forms import DenialForm, OverturnForm, PartialApprovalForm, ReversalForm
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,21 @@ ACTIONS: tuple[ReviewerAction, ...] = (
         confirm="The pro receives this in their Inbox. Edit it to fit this lead.",
         style="deny",
         offers_templates=True,
+    ),
+    ReviewerAction(
+        name="reverse_credit",
+        permission=permissions.RESOLVE_DISPUTE,
+        verb="Reverse the credit",
+        label="Reverse the credit…",
+        done="Reversed the credit of request #{pk}: it is taken back from {pro}'s balance.",
+        run=lambda user, pk, data: services.reverse_credit(agent=user, request_id=pk, **data),
+        form=ReversalForm,
+        submit="Reverse and tell the pro",
+        confirm=(
+            "The credit is taken back from the pro's prepaid balance (a card is never charged), "
+            "and the pro reads this explanation in their Inbox."
+        ),
+        style="deny",
     ),
 )
 BY_NAME = {action.name: action for action in ACTIONS}

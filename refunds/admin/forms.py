@@ -106,6 +106,15 @@ class OverturnForm(PartForm):
     )
 
 
+class ReversalForm(forms.Form):
+    explanation = forms.CharField(
+        label="Explanation to the pro",
+        max_length=services.MAX_NOTE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="The pro reads this in their Inbox: what the thread after the credit shows.",
+    )
+
+
 def ordered_templates(reasons: set[str]) -> list[tuple[str, list[DenialTemplate]]]:
     """Denial templates grouped for the picker: the request's reason first, then general ones."""
     groups: dict[str, list[DenialTemplate]] = {"reason": [], "general": [], "other": []}

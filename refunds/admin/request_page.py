@@ -24,7 +24,7 @@ from refunds.admin.checklist import checklist
 from refunds.admin.display import fact_rows, review_clock, rule_view
 from refunds.admin.forms import first_template, ordered_templates
 from refunds.choices import OPEN_STATUSES, Status
-from refunds.models import Decision, RefundEvent, RefundRequest
+from refunds.models import CreditReversal, Decision, RefundEvent, RefundRequest
 
 REVIEW_TEMPLATE = "admin/refunds/refundrequest/review.html"
 QUEUE = "refunds_refundrequest_changelist"
@@ -68,6 +68,17 @@ def _timeline(request: RefundRequest) -> list[dict]:
         items.append({"kind": "credit", "at": posted_at, "obj": credit, "after_credit": False})
     items.sort(key=lambda item: item["at"])
     return items
+
+
+def _reversal(request: RefundRequest) -> CreditReversal | None:
+    credit = getattr(request, "credit", None)
+    if credit is None or request.status != Status.CREDITED:
+        return None
+    return (
+        CreditReversal.objects.filter(credit=credit)
+        .select_related("reversed_by", "ledger_entry")
+        .first()
+    )
 
 
 def _no_action_reason(request: RefundRequest, user: User, now: datetime) -> str:
@@ -175,6 +186,7 @@ class RequestPage:
             "rule": rule_view(refund.assessed.rule if refund.assessed else None),
             **(extra or {}),
             "credit": getattr(refund, "credit", None),
+            "reversal": _reversal(refund),
             "dispute": dispute,
             "disputed_decision": disputed_decision,
             "events": list(refund.events.all()),

@@ -3,6 +3,7 @@
 from refunds.models.questions import CustomerQuestion
 from refunds.models.records import (
     Credit,
+    CreditReversal,
     CreditTopUp,
     Decision,
     Dispute,
@@ -17,6 +18,7 @@ from refunds.models.worker import WorkerHeartbeat
 
 __all__ = [
     "Credit",
+    "CreditReversal",
     "CreditTopUp",
     "CustomerQuestion",
     "Decision",

@@ -350,6 +350,65 @@ class CreditTopUp(models.Model):
         return self.status == CreditStatus.POSTED
 
 
+class CreditReversal(models.Model):
+    """Support taking a paid credit back because the conversation carried on after it: a debit
+    on the pro's balance (never a card charge), with the explanation the pro reads. At most one
+    per credit: the unique credit is the database's refusal of a second."""
+
+    credit = models.OneToOneField(
+        Credit,
+        verbose_name="credit",
+        on_delete=models.PROTECT,
+        related_name="reversal",
+    )
+    amount = models.DecimalField(
+        verbose_name="amount taken back",
+        max_digits=8,
+        decimal_places=2,
+    )
+    explanation = models.TextField(
+        verbose_name="explanation to the pro",
+    )
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="reversed by",
+        on_delete=models.PROTECT,
+        related_name="credit_reversals",
+    )
+    reversed_at = models.DateTimeField(
+        verbose_name="reversed at",
+        default=timezone.now,
+    )
+    ledger_entry = models.OneToOneField(
+        LedgerEntry,
+        verbose_name="balance debit",
+        on_delete=models.PROTECT,
+        related_name="credit_reversal",
+    )
+    notice = models.OneToOneField(
+        InboxMessage,
+        verbose_name="inbox message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="credit_reversal",
+    )
+
+    class Meta:
+        ordering = ("-reversed_at", "-id")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="credit_reversal_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(explanation=""), name="credit_reversal_has_explanation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reversal of {money(self.amount)} (request #{self.credit.request_id})"
+
+
 class Dispute(models.Model):
     """A pro's reply to a denial, asking support to look again: at most one per request."""
 

@@ -265,6 +265,16 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
     def mark_credited(self) -> None:
         pass
 
+    @transition(
+        field=status,
+        source=Status.CREDITED,
+        target=Status.CREDITED,
+        permission=permissions.RESOLVE_DISPUTE,
+    )
+    def reverse_credit(self) -> None:
+        """Support takes the credit back (the conversation resumed after it); stays credited,
+        with the reversal recorded beside the credit."""
+
     @transition(field=status, source=Status.REVIEWED, target=Status.DENIED)
     def mark_denied(self) -> None:
         pass

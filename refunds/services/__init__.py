@@ -63,6 +63,7 @@ from refunds.services.questions import (
     record_answer,
 )
 from refunds.services.report import submit_report, withdraw
+from refunds.services.reversals import ALREADY_REVERSED, reverse_credit
 from refunds.services.review import (
     approve,
     approve_part,
@@ -92,6 +93,7 @@ from refunds.services.tasks import (
 from refunds.services.undo import undo, undo_refusal
 
 __all__ = [
+    "ALREADY_REVERSED",
     "ASKABLE_REASONS",
     "DUE_SOON",
     "MAX_DETAILS_LENGTH",
@@ -153,6 +155,7 @@ __all__ = [
     "resume_stuck",
     "resumed_condition",
     "retry_credit",
+    "reverse_credit",
     "retrying_credits",
     "same_customer",
     "settling_card_refunds",

@@ -26,6 +26,7 @@ from refunds.choices import (
 )
 from refunds.models import (
     Credit,
+    CreditReversal,
     Decision,
     Dispute,
     MarketPeerStats,
@@ -303,7 +304,16 @@ def allowed_actions(request: RefundRequest, user: User, now: datetime | None = N
     # Four eyes: whoever decided the request does not resolve its dispute.
     if resolving and user.pk in {d.decided_by_id for d in request.decisions.all()}:
         resolving = set()
+    if "reverse_credit" in resolving and not reversible(request, now):
+        resolving.discard("reverse_credit")
     return deciding | resolving
+
+
+def reversible(request: RefundRequest, now: datetime) -> bool:
+    """Its credit was paid, not reversed yet, and the conversation resumed after it."""
+    return not CreditReversal.objects.filter(
+        credit__request=request
+    ).exists() and conversation_resumed(request, now)
 
 
 def overdue_condition(now: datetime) -> Q:

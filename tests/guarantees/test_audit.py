@@ -25,7 +25,14 @@ from refunds.choices import Reason, Status
 from refunds.management.commands.audit_refunds import ALLOWED_STEPS, problems_of
 from refunds.models import ImmutableError, RefundEvent, RefundRequest
 from tests.factories import LeadFactory, ProFactory
-from tests.refunds.staff_flows import EXPLANATION, GUIDANCE, chatty_lead, run_on_commit, submitted
+from tests.refunds.staff_flows import (
+    EXPLANATION,
+    GUIDANCE,
+    chatty_lead,
+    resumed,
+    run_on_commit,
+    submitted,
+)
 
 # What the log calls each transition of RefundRequest.status.
 ACTIONS = {
@@ -43,6 +50,7 @@ ACTIONS = {
     "open_dispute": {"dispute"},
     "overturn": {"overturn"},
     "uphold": {"uphold"},
+    "reverse_credit": {"reverse_credit"},
 }
 NOT_TRANSITIONS = {"submit", "overdue"}
 
@@ -137,6 +145,15 @@ def test_every_transition_writes_one_event_with_its_from_and_to(
             request_id=request.pk,
             share=50,
             reason="Half: the customer answered once.",
+        )
+        # credited → support reverses the credit (the conversation resumed after it)
+        request = resumed(capture, alice, rita)
+        run_on_commit(
+            capture,
+            services.reverse_credit,
+            agent=sam,
+            request_id=request.pk,
+            explanation="The customer hired the pro after the refund.",
         )
         # the peer-rate rule's automatic denial: five quiet peers, and alice with many leads
         for _ in range(5):

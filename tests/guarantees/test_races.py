@@ -27,13 +27,21 @@ from django_q.models import OrmQ
 
 from accounts.choices import LedgerKind
 from accounts.models import LedgerEntry, User
-from leads.choices import PaymentMethod
+from leads.choices import PaymentMethod, Sender
 from refunds import services, tasks
 from refunds.choices import Outcome, Reason, Status
 from refunds.gateway import GatewayRefund, SandboxGateway
 from refunds.management.commands.audit_refunds import problems_of
-from refunds.models import Credit, Decision, Dispute, RefundEvent, RefundRequest, SandboxRefund
-from tests.refunds.staff_flows import EXPLANATION, GUIDANCE, chatty_lead, submitted
+from refunds.models import (
+    Credit,
+    CreditReversal,
+    Decision,
+    Dispute,
+    RefundEvent,
+    RefundRequest,
+    SandboxRefund,
+)
+from tests.refunds.staff_flows import EXPLANATION, GUIDANCE, chatty_lead, say, submitted
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -110,7 +118,9 @@ def actions_of(request: RefundRequest) -> list[str]:
 
 def assert_consistent(request: RefundRequest) -> RefundRequest:
     request = (
-        RefundRequest.objects.select_related("lead", "credit__ledger_entry", "dispute")
+        RefundRequest.objects.select_related(
+            "lead", "credit__ledger_entry", "credit__reversal__ledger_entry", "dispute"
+        )
         .prefetch_related("decisions", "events")
         .get(pk=request.pk)
     )
@@ -513,3 +523,38 @@ def test_undo_racing_the_credit_task_pays_once_or_not_at_all(alice, rita, settin
             assert ledger.count() + card.count() == 1
             assert actions_of(request) == ["submit", "approve", "credit_posted"]
     assert undone + paid == RUNS
+
+
+# Two members of support reverse the same credit
+
+
+def test_two_reversals_of_one_credit_at_once_take_the_money_back_once(alice, rita, sam, sue):
+    for _ in range(10):
+        request = submitted(alice, price=Decimal("30.00"))
+        services.approve(reviewer=rita, request_id=request.pk)
+        request = RefundRequest.objects.select_related("credit", "lead").get(pk=request.pk)
+        assert request.status == Status.CREDITED
+        say(request, Sender.CUSTOMER, 60)
+        say(request, Sender.PRO, 90)
+        before = alice.balance()
+
+        outcomes = race(
+            *(
+                partial(
+                    services.reverse_credit,
+                    agent=fresh(agent),
+                    request_id=request.pk,
+                    explanation="The customer hired the pro after the refund.",
+                )
+                for agent in (sam, sue)
+            )
+        )
+
+        won, lost = winner_and_loser(outcomes)
+        assert isinstance(won.value, CreditReversal)
+        assert isinstance(lost.error, services.RefundError), lost.error
+        assert str(lost.error) == services.ALREADY_REVERSED
+        assert CreditReversal.objects.filter(credit__request=request).count() == 1
+        assert alice.balance() == before - Decimal("30.00")
+        assert actions_of(request).count("reverse_credit") == 1
+        assert_consistent(request)

@@ -5,6 +5,7 @@ Used by the reviewer, support and worker tests. Requests that only need to *be* 
 """
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -84,3 +85,32 @@ def make_stale(request: RefundRequest, minutes: int = 30) -> None:
         credit = getattr(request, "credit", None)
         if credit is not None:
             type(credit).objects.filter(pk=credit.pk).update(created_at=credit.created_at - earlier)
+
+
+def credited(capture, pro, reviewer, **lead_kwargs) -> RefundRequest:
+    """A request approved and paid back (CREDITED), through the services and the worker."""
+    request = submitted(pro, **lead_kwargs)
+    run_on_commit(capture, services.approve, reviewer=reviewer, request_id=request.pk)
+    request = RefundRequest.objects.select_related("credit", "lead").get(pk=request.pk)
+    assert request.status == Status.CREDITED
+    return request
+
+
+def say(request: RefundRequest, sender: str, minutes: int, body: str = "") -> None:
+    """A message in the request's thread `minutes` after its credit was posted (negative:
+    before it)."""
+    MessageFactory(
+        lead=request.lead,
+        sender=sender,
+        body=body or f"{sender} writes {minutes} minutes from the credit",
+        sent_at=request.credit.posted_at + timedelta(minutes=minutes),
+    )
+
+
+def resumed(capture, pro, reviewer, **lead_kwargs) -> RefundRequest:
+    """A $24.50 credited request whose customer wrote after the credit, and the pro replied:
+    on support's "conversation resumed" list."""
+    request = credited(capture, pro, reviewer, price=Decimal("24.50"), **lead_kwargs)
+    say(request, Sender.CUSTOMER, 60, "Can you still come on Tuesday?")
+    say(request, Sender.PRO, 90, "Yes, see you at nine.")
+    return request

@@ -14,7 +14,7 @@ from refunds.admin.actions import ACTIONS
 from refunds.choices import Reason, Status
 from refunds.models import Decision, DenialTemplate, RefundEvent, RefundRequest
 from tests.factories import LeadFactory, MessageFactory, RefundRequestFactory, assessment_json
-from tests.refunds.staff_flows import chatty_lead, disputed, submitted
+from tests.refunds.staff_flows import chatty_lead, disputed, resumed, submitted
 
 QUEUE = "/admin/refunds/refundrequest/"
 # Session, user, permissions (2), roles, the request with its lead, pro, claim, credit and
@@ -383,6 +383,8 @@ def test_every_action_of_the_table_shows_its_label_and_works_from_the_page(
             if support
             else submitted(alice)
         )
+        if action.name == "reverse_credit":  # a credit whose conversation resumed after it
+            request = resumed(django_capture_on_commit_callbacks, alice, rita)
         actor = sam if support else rita
         client = client_for(actor)
         if action.name == "release":

@@ -7,10 +7,8 @@ import pytest
 
 from leads.choices import Channel, Outcome, Sender
 from refunds import services
-from refunds.choices import Status
-from refunds.models import RefundRequest
-from tests.factories import ContactAttemptFactory, MessageFactory
-from tests.refunds.staff_flows import run_on_commit, submitted
+from tests.factories import ContactAttemptFactory
+from tests.refunds.staff_flows import credited, say
 
 
 @pytest.fixture
@@ -21,25 +19,6 @@ def capture(django_capture_on_commit_callbacks):
 QUEUE = "/admin/refunds/refundrequest/"
 RESUMED = {"state": "credited", "resumed": "yes"}
 HOME = "/admin/"
-
-
-def credited(capture, pro, reviewer, **lead_kwargs) -> RefundRequest:
-    """A request approved and paid back (CREDITED), through the services and the worker."""
-    request = submitted(pro, **lead_kwargs)
-    run_on_commit(capture, services.approve, reviewer=reviewer, request_id=request.pk)
-    request = RefundRequest.objects.select_related("credit", "lead").get(pk=request.pk)
-    assert request.status == Status.CREDITED
-    return request
-
-
-def say(request: RefundRequest, sender: str, minutes: int, body: str = "") -> None:
-    """A message `minutes` after the credit was posted (negative: before it)."""
-    MessageFactory(
-        lead=request.lead,
-        sender=sender,
-        body=body or f"{sender} writes {minutes} minutes from the credit",
-        sent_at=request.credit.posted_at + timedelta(minutes=minutes),
-    )
 
 
 def listed(client) -> set[int]:

@@ -38,6 +38,7 @@ def allowed_steps() -> set[tuple[str, str]]:
 
 ALLOWED_STEPS = allowed_steps()
 RETRY_STEP = ("credit_retried", Status.REVIEWED.value, Status.REVIEWED.value)
+REVERSAL_ACTION = "reverse_credit"
 
 
 def problems_of(request: RefundRequest) -> Iterator[str]:
@@ -94,6 +95,7 @@ def problems_of(request: RefundRequest) -> Iterator[str]:
             yield f"approval {decision.pk} records no amount"
     if credit is not None:
         yield from _credit_problems(request, credit, latest if approved else None, in_dispute)
+        yield from reversal_problems(request, credit, events)
     if status == Status.DISPUTED and (dispute is None or dispute.status != DisputeStatus.OPEN):
         yield "is disputed without an open dispute"
     if (
@@ -139,6 +141,38 @@ def _credit_problems(
             yield f"card {what} posted without a gateway reference"
 
 
+def reversal_problems(request: RefundRequest, credit, events: list) -> Iterator[str]:
+    """A reversed credit balances: the credit, less the reversal, is what the ledger shows for
+    the request (a card refund's ledger shows the reversal's debit alone); one reversal event."""
+    reversal = getattr(credit, "reversal", None)
+    reversed_events = sum(1 for event in events if event.action == REVERSAL_ACTION)
+    if reversal is None:
+        if reversed_events:
+            yield "has a reversal event but no reversal"
+        return
+    if reversed_events != 1:
+        yield f"reversal recorded by {reversed_events} events, not one"
+    if credit.status != CreditStatus.POSTED or request.status != Status.CREDITED:
+        yield "a credit not paid was reversed"
+    if reversal.amount != credit.total:
+        yield f"reversal {money(reversal.amount)} differs from the credit {money(credit.total)}"
+    debit = reversal.ledger_entry
+    if debit.pro_id != request.pro_id:
+        yield "reversal debit is on another pro's balance"
+    top_up = getattr(credit, "top_up", None)
+    paid_in = credit.total if credit.method == PaymentMethod.BALANCE else 0
+    shown = debit.amount + sum(
+        paid.ledger_entry.amount
+        for paid in (credit, top_up)
+        if paid is not None and paid.ledger_entry is not None
+    )
+    if shown != paid_in - reversal.amount:
+        yield (
+            f"ledger shows {money(shown)} for the reversed credit, not "
+            f"{money(paid_in - reversal.amount)}"
+        )
+
+
 class Command(BaseCommand):
     help = "Check every refund request's state against its decisions, credit, ledger and events."
 
@@ -149,6 +183,7 @@ class Command(BaseCommand):
                 "credit",
                 "credit__ledger_entry",
                 "credit__top_up__ledger_entry",
+                "credit__reversal__ledger_entry",
                 "dispute",
             )
             .prefetch_related(
