@@ -26,7 +26,6 @@ from refunds.choices import (
 )
 from refunds.models import (
     Credit,
-    CreditReversal,
     Decision,
     Dispute,
     MarketPeerStats,
@@ -55,9 +54,9 @@ def _customer_messages_after_credit(posted_at) -> QuerySet[Message]:
 
 
 def resumed_condition(now: datetime) -> Q:
-    """Credited, and the thread carried on afterwards: a customer message after the credit with
-    a pro reply to it, or a contact attempt answered after the credit (support's list of
-    "conversation resumed"). Computed in the database; only credits of RESUMED_WINDOW."""
+    """Credited, not reversed, and the thread carried on afterwards: a customer message after
+    the credit with a pro reply to it, or a contact attempt answered after the credit (support's
+    list of "conversation resumed"). Computed in the database; only credits of RESUMED_WINDOW."""
     posted_at = OuterRef("credit__posted_at")
     answered = ContactAttempt.objects.filter(
         lead_id=OuterRef("lead_id"),
@@ -68,6 +67,7 @@ def resumed_condition(now: datetime) -> Q:
         status=Status.CREDITED,
         credit__status=CreditStatus.POSTED,
         credit__posted_at__gte=now - RESUMED_WINDOW,
+        credit__reversal__isnull=True,
     ) & (Exists(_customer_messages_after_credit(posted_at)) | Exists(answered))
 
 
@@ -304,16 +304,10 @@ def allowed_actions(request: RefundRequest, user: User, now: datetime | None = N
     # Four eyes: whoever decided the request does not resolve its dispute.
     if resolving and user.pk in {d.decided_by_id for d in request.decisions.all()}:
         resolving = set()
-    if "reverse_credit" in resolving and not reversible(request, now):
+    # Support reverses a credit only while it is on their "conversation resumed" list.
+    if "reverse_credit" in resolving and not conversation_resumed(request, now):
         resolving.discard("reverse_credit")
     return deciding | resolving
-
-
-def reversible(request: RefundRequest, now: datetime) -> bool:
-    """Its credit was paid, not reversed yet, and the conversation resumed after it."""
-    return not CreditReversal.objects.filter(
-        credit__request=request
-    ).exists() and conversation_resumed(request, now)
 
 
 def overdue_condition(now: datetime) -> Q:

@@ -10,7 +10,7 @@ from refunds.admin.actions import ACTIONS
 from refunds.choices import Status
 from refunds.models import RefundRequest
 from tests.e2e.conftest import screenshot
-from tests.refunds.staff_flows import disputed, submitted
+from tests.refunds.staff_flows import disputed, resumed, submitted
 
 pytestmark = [
     pytest.mark.browser,
@@ -45,10 +45,12 @@ def _assert_inside(page, locator) -> None:
 def test_each_panel_opens_inside_a_phone_screen_and_sends(
     page, sign_in, alice, rita, sam, action, django_capture_on_commit_callbacks
 ):
-    support = action.name in ("overturn", "uphold")
+    support = action.name in ("overturn", "uphold", "reverse_credit")
     request = (
         disputed(django_capture_on_commit_callbacks, alice, rita) if support else submitted(alice)
     )
+    if action.name == "reverse_credit":  # a credit whose conversation resumed after it
+        request = resumed(django_capture_on_commit_callbacks, alice, rita)
     page.set_viewport_size(PHONE)
     sign_in(sam if support else rita)
     page.goto(f"/admin/refunds/refundrequest/{request.pk}/change/")
@@ -64,7 +66,9 @@ def test_each_panel_opens_inside_a_phone_screen_and_sends(
     submit.click()
     expect(page.locator(".messagelist")).to_contain_text(f"request #{request.pk}")
     request.refresh_from_db()
-    assert request.status != (Status.DISPUTED if support else Status.SUBMITTED)
+    assert request.status != (
+        Status.DISPUTED if action.name in ("overturn", "uphold") else Status.SUBMITTED
+    )
     assert RefundRequest.objects.get(pk=request.pk).events.filter(action=action.name).exists()
 
 

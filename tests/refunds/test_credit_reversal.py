@@ -77,7 +77,9 @@ def test_support_reverses_a_credit_on_the_request_page(
     assert (event.action, event.actor, event.note) == ("reverse_credit", sam, WHY)
     assert (event.from_status, event.to_status) == (Status.CREDITED, Status.CREDITED)
 
-    # The page shows the reversal and offers it no more.
+    # Off support's list; the page shows the reversal and offers it no more.
+    listing = client.get("/admin/refunds/refundrequest/", {"state": "credited", "resumed": "yes"})
+    assert list(listing.context["cl"].result_list) == []
     again = client.get(page(request)).text
     assert "−$24.50" in again and WHY in again
     assert 'value="reverse_credit"' not in again
