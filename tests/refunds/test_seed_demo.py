@@ -82,6 +82,8 @@ def test_the_denied_request_is_disputable_and_the_credit_was_paid(seeded):
     assert not hasattr(denied, "dispute")
     credited = RefundRequest.objects.get(lead__marketplace_id="demo-pro-credited")
     assert credited.credit.ledger_entry.amount == credited.lead.price
+    # Sandra wrote again after the credit and the pro answered: support's list shows it.
+    assert services.conversation_resumed(credited)
 
 
 def test_the_market_has_enough_peers_for_comparison(seeded):

@@ -320,6 +320,14 @@ class Command(BaseCommand):
         services.post_credit(
             request.credit.pk, now=lead.received_at + timedelta(hours=9, minutes=2)
         )
+        # Then Sandra writes again and the pro answers: on support's "conversation resumed" list.
+        self._say(
+            lead,
+            Sender.CUSTOMER,
+            "Hi, are you still able to come and fix the toilet on Saturday morning?",
+            timedelta(days=2),
+        )
+        self._say(lead, Sender.PRO, "Yes, I'll be there at 9.", timedelta(days=2, hours=1))
 
         lead = leads["waiting-review"]
         services.submit_report(
