@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -251,6 +252,8 @@ def credits(request: HttpRequest) -> HttpResponse:
         Credit.objects.filter(request__pro=user)
         .select_related("request__lead__category", "top_up")
         .prefetch_related("request__decisions")  # why a partial credit is partial
+        # Support took it back (refunds.services.reversals): the row says so.
+        .annotate(reversed_at=F("reversal__reversed_at"))
         .order_by("-created_at", "-id")
     )
     ledger = user.ledger_entries.select_related("credit__request__lead")

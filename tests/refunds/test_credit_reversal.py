@@ -93,7 +93,9 @@ def test_support_reverses_a_credit_on_the_request_page(
     assert "$24.50 has been taken back from your prepaid balance." in text
     assert WHY in text
     assert [m.subject for m in mailoutbox][-1] == message.subject
-    assert "−$24.50" in pro.get("/credits/").text
+    credits = pro.get("/credits/").text
+    assert "−$24.50" in credits
+    assert "taken back from your balance" in credits
 
     out = StringIO()
     call_command("audit_refunds", stdout=out)
