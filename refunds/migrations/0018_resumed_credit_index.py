@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_time_zones'),
-        ('refunds', '0015_rollups'),
+        ('refunds', '0017_customer_question'),
     ]
 
     operations = [

@@ -35,7 +35,12 @@ def disputable(request: RefundRequest, decision: Decision) -> bool:
     if decision.outcome == Outcome.DENIED:
         return request.status == Status.DENIED
     credit = getattr(request, "credit", None)
-    return request.status == Status.CREDITED and credit is not None and credit.is_partial
+    return (
+        request.status == Status.CREDITED
+        and credit is not None
+        and credit.is_partial
+        and not hasattr(credit, "reversal")
+    )
 
 
 def open_dispute(
@@ -60,6 +65,8 @@ def open_dispute(
         if request.status == Status.CREDITED:
             credit = Credit.objects.get(request=request)
             require(credit.amount < request.lead.price, refusal)
+            # Support took the credit back (reversals): there is no partial credit to top up.
+            require(not hasattr(credit, "reversal"), refusal)
         before = request.status
         request.open_dispute()
         request.save(update_fields=("status",))

@@ -9,15 +9,16 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 
 from accounts.choices import LedgerKind, Role
 from accounts.models import InboxMessage, LedgerEntry
-from leads.choices import PaymentMethod
+from leads.choices import PaymentMethod, Sender
 from refunds import services
 from refunds.choices import Status
-from refunds.models import CreditReversal, RefundEvent, SandboxRefund
-from tests.factories import ProFactory
-from tests.refunds.staff_flows import credited, resumed
+from refunds.models import CreditReversal, Dispute, RefundEvent, RefundRequest, SandboxRefund
+from tests.factories import ProFactory, StaffFactory
+from tests.refunds.staff_flows import chatty_lead, credited, resumed, say
 
 WHY = "The customer booked the job with you two days after the refund; the lead was good."
 
@@ -174,3 +175,43 @@ def test_the_audit_finds_a_reversal_that_does_not_balance(capture, alice, rita, 
     with pytest.raises(CommandError):
         call_command("audit_refunds", stdout=out)
     assert "ledger shows $4.50 for the reversed credit, not $0.00" in out.getvalue()
+
+
+def partly_credited(capture, pro, reviewer):
+    """$12.25 of a $24.50 lead credited, and the conversation resumed after it."""
+    lead = chatty_lead(pro, price=Decimal("24.50"))
+    request = services.submit_report(pro=pro, lead_id=lead.pk, reason="wrong_job")
+    with capture(execute=True):
+        services.approve_part(
+            reviewer=reviewer, request_id=request.pk, share=50, reason="A quote went out first."
+        )
+    request = RefundRequest.objects.select_related("credit", "lead").get(pk=request.pk)
+    assert request.status == Status.CREDITED
+    return request
+
+
+def test_a_topped_up_credit_is_reversed_whole_and_the_audit_balances(capture, alice, rita, sam):
+    request = partly_credited(capture, alice, rita)
+    with capture(execute=True):
+        services.open_dispute(pro=alice, request_id=request.pk, message="They never replied.")
+    with capture(execute=True):
+        services.overturn(agent=sam, request_id=request.pk, note="Fair: pay the rest.")
+    request = RefundRequest.objects.select_related("credit", "lead").get(pk=request.pk)
+    assert request.credit.total == Decimal("24.50")
+    say(request, Sender.CUSTOMER, 60, "Can you still come on Tuesday?")
+    say(request, Sender.PRO, 90, "Yes, see you at nine.")
+    other = StaffFactory(roles=[Role.SUPPORT])
+    reversal = reverse(capture, request, other)
+    assert reversal.amount == Decimal("24.50")
+    assert alice.ledger_entries.aggregate(total=Sum("amount"))["total"] == Decimal("0.00")
+    call_command("audit_refunds", stdout=StringIO())
+
+
+def test_a_reversed_partial_credit_can_no_longer_be_disputed(capture, alice, rita, sam):
+    request = partly_credited(capture, alice, rita)
+    say(request, Sender.CUSTOMER, 60, "Can you still come on Tuesday?")
+    say(request, Sender.PRO, 90, "Yes, see you at nine.")
+    reverse(capture, request, sam)
+    with pytest.raises(services.RefundError, match="can be disputed"):
+        services.open_dispute(pro=alice, request_id=request.pk, message="Give it back.")
+    assert not Dispute.objects.filter(request=request).exists()
