@@ -11,8 +11,6 @@ import pytest
 
 from webhooks.models import WebhookEndpoint
 
-PORTS = (8718, 8719)
-
 
 @dataclass
 class Received:
@@ -40,8 +38,9 @@ class Receiver:
         return [json.loads(r.body) for r in self.received]
 
 
-def start(port: int) -> tuple[Receiver, ThreadingHTTPServer]:
-    receiver = Receiver(url=f"http://127.0.0.1:{port}/hooks")
+def start() -> tuple[Receiver, ThreadingHTTPServer]:
+    """A receiver on a free port of 127.0.0.1 (the system picks it: two runs never collide)."""
+    receiver = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
@@ -57,7 +56,8 @@ def start(port: int) -> tuple[Receiver, ThreadingHTTPServer]:
             pass
 
     ThreadingHTTPServer.allow_reuse_address = True
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return receiver, server
@@ -65,7 +65,7 @@ def start(port: int) -> tuple[Receiver, ThreadingHTTPServer]:
 
 @pytest.fixture
 def receiver():
-    receiver, server = start(PORTS[0])
+    receiver, server = start()
     yield receiver
     server.shutdown()
     server.server_close()
@@ -73,7 +73,7 @@ def receiver():
 
 @pytest.fixture
 def second_receiver():
-    receiver, server = start(PORTS[1])
+    receiver, server = start()
     yield receiver
     server.shutdown()
     server.server_close()
