@@ -340,8 +340,9 @@ class StayOnThisSite(HTTPRedirectHandler):
 class Browser:
     """What a browser does, as gunicorn sees it behind the TLS proxy.
 
-    The proxy adds X-Forwarded-Proto: https (the production settings trust it, and then neither
-    redirect to HTTPS nor refuse the secure cookies' session); the browser keeps those cookies,
+    The proxy adds X-Forwarded-Proto: https (the production settings trust it with
+    TRUST_PROXY_HEADERS, and then neither redirect to HTTPS nor refuse the secure cookies'
+    session); the browser keeps those cookies,
     sends them back, and sends its Origin with each form, which CSRF checks.
     """
 
@@ -432,6 +433,9 @@ def environment() -> dict[str, str]:
         DATABASE_URL=DATABASE_URL,
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1",
+        # Behind the TLS proxy, which overwrites X-Forwarded-Proto: the settings believe it only
+        # when told to (README, Security).
+        TRUST_PROXY_HEADERS="1",
         Q_BROKER_URL=REDIS_URL,
         CACHE_URL=REDIS_URL,
         Q_WORKERS=str(WORKERS_PER_QCLUSTER),
