@@ -57,25 +57,14 @@ def _post_credit(credit_id: int, now: datetime) -> None:
             log.error("Credit %s gave up after %s attempts", credit.pk, credit.attempts)
             return
         request = lock(credit.request_id)
-        if credit.method == PaymentMethod.BALANCE:
-            credit.ledger_entry = LedgerEntry.objects.create(
-                pro_id=request.pro_id,
-                kind=LedgerKind.REFUND,
-                amount=credit.amount,
-                memo=f"Refund for lead {request.lead.customer_name} (request #{request.pk})",
-                created_at=now,
-            )
-        else:
-            refund = get_gateway().refund(
-                idempotency_key=f"refund-request-{request.pk}", amount=credit.amount
-            )
-            credit.gateway_reference = refund.reference
-            credit.expected_on = refund.expected_on
-        credit.status = CreditStatus.POSTED
-        credit.posted_at = now
-        credit.attempts += 1
-        credit.last_error = ""
-        credit.save()
+        _pay(
+            credit,
+            request,
+            credit.method,
+            memo=f"Refund for lead {request.lead.customer_name} (request #{request.pk})",
+            idempotency_key=f"refund-request-{request.pk}",
+            now=now,
+        )
         before = request.status
         request.mark_credited()
         request.save(update_fields=("status",))
@@ -113,6 +102,37 @@ def post_top_up(top_up_id: int, now: datetime | None = None) -> None:
         raise
 
 
+def _pay(
+    paid: Credit | CreditTopUp,
+    request: RefundRequest,
+    method: str,
+    *,
+    memo: str,
+    idempotency_key: str,
+    now: datetime,
+) -> None:
+    """Move the money of a credit or of its top-up, inside the caller's transaction: an entry
+    on the pro's prepaid balance, or a card refund at the gateway (the key makes a retry safe);
+    then it is posted."""
+    if method == PaymentMethod.BALANCE:
+        paid.ledger_entry = LedgerEntry.objects.create(
+            pro_id=request.pro_id,
+            kind=LedgerKind.REFUND,
+            amount=paid.amount,
+            memo=memo,
+            created_at=now,
+        )
+    else:
+        refund = get_gateway().refund(idempotency_key=idempotency_key, amount=paid.amount)
+        paid.gateway_reference = refund.reference
+        paid.expected_on = refund.expected_on
+    paid.status = CreditStatus.POSTED
+    paid.posted_at = now
+    paid.attempts += 1
+    paid.last_error = ""
+    paid.save()
+
+
 def _post_top_up(top_up_id: int, now: datetime) -> None:
     with transaction.atomic():
         top_up = (
@@ -128,26 +148,15 @@ def _post_top_up(top_up_id: int, now: datetime) -> None:
             return
         credit = top_up.credit
         request = lock(credit.request_id)
-        if credit.method == PaymentMethod.BALANCE:
-            top_up.ledger_entry = LedgerEntry.objects.create(
-                pro_id=request.pro_id,
-                kind=LedgerKind.REFUND,
-                amount=top_up.amount,
-                memo=f"Rest of the refund for lead {request.lead.customer_name} "
-                f"(request #{request.pk})",
-                created_at=now,
-            )
-        else:
-            refund = get_gateway().refund(
-                idempotency_key=f"refund-request-{request.pk}-top-up", amount=top_up.amount
-            )
-            top_up.gateway_reference = refund.reference
-            top_up.expected_on = refund.expected_on
-        top_up.status = CreditStatus.POSTED
-        top_up.posted_at = now
-        top_up.attempts += 1
-        top_up.last_error = ""
-        top_up.save()
+        _pay(
+            top_up,
+            request,
+            credit.method,
+            memo=f"Rest of the refund for lead {request.lead.customer_name} "
+            f"(request #{request.pk})",
+            idempotency_key=f"refund-request-{request.pk}-top-up",
+            now=now,
+        )
         before = request.status
         request.mark_credited()
         request.save(update_fields=("status",))
