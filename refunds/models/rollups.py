@@ -27,10 +27,9 @@ class RollupDay(models.Model):
         return f"{self.day}"
 
 
-class PromiseRollup(models.Model):
-    """One UTC day of submissions in one market and category, or in all of them (`total`): the
-    requests a person decides (withdrawn requests and automatic decisions left out, as on the
-    Review promise page) and how many were decided in time."""
+class RollupKey(models.Model):
+    """What a roll-up row counts: one UTC day of submissions, in one market and category or in
+    all of them (`total`)."""
 
     day = models.DateField(
         verbose_name="day submitted",
@@ -55,6 +54,16 @@ class PromiseRollup(models.Model):
         help_text="The day's sum over every market and category (market and category empty), "
         "what the pages read when neither is filtered.",
     )
+
+    class Meta:
+        abstract = True
+
+
+class PromiseRollup(RollupKey):
+    """One UTC day of submissions in one market and category, or in all of them (`total`): the
+    requests a person decides (withdrawn requests and automatic decisions left out, as on the
+    Review promise page) and how many were decided in time."""
+
     requests = models.PositiveIntegerField(
         verbose_name="requests counted",
         help_text="Decided, or open past 24 hours.",
@@ -80,34 +89,11 @@ class PromiseRollup(models.Model):
         return f"{self.day}: {self.within_24h} of {self.requests} within 24 h"
 
 
-class DecisionTimeRollup(models.Model):
+class DecisionTimeRollup(RollupKey):
     """A histogram of time to a decision: how many of a day's requests in one market and
     category (or in all of them, `total`) took this many whole minutes. Enough for the exact
     nearest-rank median and 95th percentile, to the minute, over any set of days."""
 
-    day = models.DateField(
-        verbose_name="day submitted",
-    )
-    market = models.ForeignKey(
-        "accounts.Market",
-        verbose_name="market",
-        on_delete=models.CASCADE,
-        null=True,
-        related_name="+",
-    )
-    category = models.ForeignKey(
-        "accounts.ServiceCategory",
-        verbose_name="category",
-        on_delete=models.CASCADE,
-        null=True,
-        related_name="+",
-    )
-    total = models.BooleanField(
-        verbose_name="whole day",
-        default=False,
-        help_text="The day's sum over every market and category (market and category empty), "
-        "what the pages read when neither is filtered.",
-    )
     minutes = models.IntegerField(
         verbose_name="minutes to a decision",
         help_text="Whole minutes from submission to the first decision, rounded down.",
