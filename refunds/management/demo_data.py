@@ -116,6 +116,19 @@ PRO_LEADS = [
         "24.50",
         PaymentMethod.BALANCE,
     ),
+    # Reported and credited in part: the customer had hired someone but asked for a quote.
+    (
+        "part-credit",
+        4,
+        "Angela Ruiz",
+        "+1 512-555-0195",
+        "angela.ruiz@example.com",
+        "drain-cleaning",
+        "Austin, TX 78703",
+        "Kitchen sink and the downstairs bathroom sink both drain slowly. Need them cleared.",
+        "24.50",
+        PaymentMethod.BALANCE,
+    ),
     # Leads the pro has not reported yet, each one a report an automatic rule decides. First the
     # customer's earlier request, worked normally; then the same customer again, a duplicate.
     (
@@ -241,6 +254,16 @@ THREADS: dict[str, list[Say | Call]] = {
         ),
         Call(26, Outcome.ANSWERED, "Confirmed it is a roofing job."),
     ],
+    "part-credit": [
+        Say(1, Sender.PRO, "Hi Angela, I can clear both drains tomorrow morning. Does 9am work?"),
+        Say(
+            3,
+            Sender.CUSTOMER,
+            "Our handyman already did the kitchen sink this morning, sorry. Could you give me a "
+            "price for the bathroom one?",
+        ),
+        Call(5, Outcome.ANSWERED, "Quoted the bathroom sink; she will think about it."),
+    ],
     "denied": [
         Say(0.5, Sender.PRO, "Hi Kevin, I can clear that drain today. When are you home?"),
         Call(1, Outcome.NO_ANSWER),
@@ -360,6 +383,11 @@ class Queued:
     reason: Reason
     details: str
     reported_hours: float  # reported this many hours ago, after the whole thread
+    # A reviewer asked the customer (Ask the customer) this many hours ago, and the customer's
+    # answer, if one came, `answered_hours` ago.
+    asked_hours: float | None = None
+    answer: str = ""
+    answered_hours: float | None = None
 
 
 QUEUE = [
@@ -388,6 +416,8 @@ QUEUE = [
         Reason.WRONG_JOB,
         "A broken garage door spring, not electrical work; the opener itself is fine.",
         19,
+        # Asked, and no answer yet: the request is decided on what is there.
+        asked_hours=18,
     ),
     Queued(
         "peer1-wrong-number",
@@ -417,6 +447,10 @@ QUEUE = [
         Reason.INVALID_CONTACT,
         "The phone number belongs to someone else and my messages got no answer.",
         17,
+        asked_hours=16,
+        answer="Sorry about that, I typed my number wrong on the form. It's 512-555-0584. "
+        "The hose bib is still dripping if he can come.",
+        answered_hours=13,
     ),
     Queued(
         "peer3-septic",

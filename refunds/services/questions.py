@@ -98,11 +98,13 @@ def ask_customer(
         return question
 
 
-def record_answer(question: CustomerQuestion, message: Message) -> None:
+def record_answer(
+    question: CustomerQuestion, message: Message, now: datetime | None = None
+) -> None:
     """Link the customer's reply to its question (the caller holds the lead's row lock and
     has checked that they belong together). Nothing else changes, decided or not."""
     require(message.sender == Sender.CUSTOMER, "Only the customer answers the question.")
     question.answer = message
     question.save(update_fields=("answer",))
     request = question.request
-    record(request, None, "customer_answered", request.status, message.body)
+    record(request, None, "customer_answered", request.status, message.body, at=now)

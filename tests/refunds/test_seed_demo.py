@@ -86,6 +86,33 @@ def test_the_denied_request_is_disputable_and_the_credit_was_paid(seeded):
     assert services.conversation_resumed(credited)
 
 
+def test_one_request_was_credited_in_part_and_may_be_disputed(seeded):
+    request = RefundRequest.objects.get(lead__marketplace_id="demo-pro-part-credit")
+    assert request.status == Status.CREDITED
+    credit = request.credit
+    assert credit.is_partial and credit.amount == Decimal("12.25")
+    assert request.lead.price == Decimal("24.50")
+    assert credit.ledger_entry.amount == Decimal("12.25")
+    assert services.disputable(request, request.decisions.latest())
+
+
+def test_reviewers_asked_two_customers_and_one_answered(seeded):
+    from refunds.models import CustomerQuestion
+
+    questions = {
+        q.request.lead.marketplace_id: q
+        for q in CustomerQuestion.objects.select_related("request__lead", "answer")
+    }
+    assert set(questions) == {"demo-peer1-wrong-number", "demo-pro2-garage-door"}
+    answered = questions["demo-peer1-wrong-number"]
+    assert answered.answer is not None and "typed my number wrong" in answered.answer.body
+    assert answered.asked_at < answered.answer.sent_at < timezone.now()
+    assert questions["demo-pro2-garage-door"].answer is None
+    for question in questions.values():
+        assert question.request.is_open
+        assert question.request.events.filter(action="ask_customer").exists()
+
+
 def test_the_market_has_enough_peers_for_comparison(seeded):
     waiting = RefundRequest.objects.get(lead__marketplace_id="demo-pro-waiting-review")
     peers = waiting.assessment["peers"]
@@ -146,7 +173,10 @@ def test_each_queued_lead_has_a_thread_written_before_the_report(seeded):
         lead = request.lead
         assert lead.customer_name and lead.request_text
         assert lead.messages.count() >= 2 and lead.contact_attempts.exists()
-        assert not lead.messages.filter(sent_at__gt=request.submitted_at).exists()
+        # Only the customer's answer to a reviewer's question came after the report.
+        later = lead.messages.filter(sent_at__gt=request.submitted_at)
+        question = getattr(request, "customer_question", None)
+        assert list(later) == ([question.answer] if question and question.answer else [])
         assert not lead.contact_attempts.filter(attempted_at__gt=request.submitted_at).exists()
         assert services.reportable(lead, request.submitted_at)
 

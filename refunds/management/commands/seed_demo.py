@@ -281,7 +281,7 @@ class Command(BaseCommand):
     # Refund requests, through the same services the pages use
 
     def _requests(self, pro, leads, now) -> None:
-        rita, ravi = self.reviewers
+        ravi = self.reviewers[1]
         lead = leads["denied"]
         request = services.submit_report(
             pro=pro,
@@ -329,6 +329,28 @@ class Command(BaseCommand):
         )
         self._say(lead, Sender.PRO, "Yes, I'll be there at 9.", timedelta(days=2, hours=1))
 
+        # Half the price back: the customer had hired someone for one of the two sinks.
+        lead = leads["part-credit"]
+        request = services.submit_report(
+            pro=pro,
+            lead_id=lead.pk,
+            reason=Reason.HIRED_BEFORE_CONTACT,
+            details="She had a handyman clear the kitchen sink before I wrote.",
+            now=lead.received_at + timedelta(hours=6),
+        )
+        self._claim(ravi, request, lead.received_at + timedelta(hours=11), 6)
+        services.approve_part(
+            reviewer=ravi,
+            request_id=request.pk,
+            share=50,
+            reason="Her handyman had done the kitchen sink before you wrote, but she asked you "
+            "to price the bathroom sink, so the lead was still worth something: half back.",
+            now=lead.received_at + timedelta(hours=11),
+        )
+        services.post_credit(
+            request.credit.pk, now=lead.received_at + timedelta(hours=11, minutes=2)
+        )
+
         lead = leads["waiting-review"]
         services.submit_report(
             pro=pro,
@@ -357,13 +379,30 @@ class Command(BaseCommand):
                 case.paid,
             )
             self._thread(lead, case.thread)
-            services.submit_report(
+            request = services.submit_report(
                 pro=pro,
                 lead_id=lead.pk,
                 reason=case.reason,
                 details=case.details,
                 now=now - timedelta(hours=case.reported_hours),
             )
+            if case.asked_hours is not None:
+                self._ask(request, case, now)
+
+    def _ask(self, request, case, now) -> None:
+        """Ask the customer, as a reviewer does from the request page, and link the answer
+        that came back through the marketplace (the ingest API's answers_question)."""
+        question = services.ask_customer(
+            reviewer=self.reviewers[1],
+            request_id=request.pk,
+            now=now - timedelta(hours=case.asked_hours),
+        )
+        if case.answer:
+            at = now - timedelta(hours=case.answered_hours)
+            answer = Message.objects.create(
+                lead=request.lead, sender=Sender.CUSTOMER, body=case.answer, sent_at=at
+            )
+            services.record_answer(question, answer, now=at)
 
     # Five weeks of history in a second market, for the analytics pages
 
