@@ -162,3 +162,21 @@ class CreditProgressFilter(admin.SimpleListFilter):
         if self.value() == "retrying":
             return queryset.filter(pk__in=services.retrying_credits().values("pk"))
         return queryset
+
+
+class AfterDecisionFilter(admin.SimpleListFilter):
+    """Credits that changed after the first payment: topped up when support overturned a
+    partial credit, or reversed because the conversation resumed (Analytics → Money)."""
+
+    title = "after the decision"
+    parameter_name = "after"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("topped_up", "Topped up after a dispute"), ("reversed", "Reversed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "topped_up":
+            return queryset.filter(top_up__isnull=False)
+        if self.value() == "reversed":
+            return queryset.filter(reversal__isnull=False)
+        return queryset

@@ -11,7 +11,7 @@ from accounts.money import money
 from accounts.templatetags.local_time import day
 from refunds import permissions, services
 from refunds.admin.display import html
-from refunds.admin.filters import CreditProgressFilter, StuckCreditFilter
+from refunds.admin.filters import AfterDecisionFilter, CreditProgressFilter, StuckCreditFilter
 from refunds.models import Credit, Decision, DenialTemplate, RefundEvent
 
 
@@ -30,7 +30,7 @@ class CreditAdmin(ReadOnlyAdmin, admin.ModelAdmin[Credit]):
         "gateway_reference",
         "when",
     )
-    list_filter = (StuckCreditFilter, CreditProgressFilter, "status", "method")
+    list_filter = (StuckCreditFilter, CreditProgressFilter, AfterDecisionFilter, "status", "method")
     list_select_related = ("request__lead__category", "request__pro__pro_profile")
     actions = ("retry_payment",)
     search_fields = ("request__pro__email", "request__lead__customer_name", "gateway_reference")

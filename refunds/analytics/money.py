@@ -1,4 +1,6 @@
-"""Money: what was credited each week, to balances and to cards, and the credits not done yet."""
+"""Money: what was credited each week, to balances and to cards, what changed after the
+decision (top-ups after a dispute, reversals after the conversation resumed), and the credits
+not done yet."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from refunds.analytics import svg
 from refunds.analytics.figures import Figure, Page, Section, Table, money_text, share_text
 from refunds.analytics.period import Period
 from refunds.choices import CreditStatus
-from refunds.models import Credit
+from refunds.models import Credit, CreditReversal, CreditTopUp
 
 # Wide enough for any total: the credit's own field holds one amount (8 digits), and SQLite's
 # decimal converter would refuse a sum with more digits than the field it reads.
@@ -60,7 +62,15 @@ def credits_list(**query: str) -> str:
 
 
 def build(period: Period, now: datetime) -> Page:
-    return Page("Money", [_per_week(period), _balance_and_card(period), _not_done(period, now)])
+    return Page(
+        "Money",
+        [
+            _per_week(period),
+            _balance_and_card(period),
+            _after_the_decision(period),
+            _not_done(period, now),
+        ],
+    )
 
 
 def _per_week(period: Period) -> Section:
@@ -128,6 +138,108 @@ def _balance_and_card(period: Period) -> Section:
                 "Credited, balance versus card",
                 ["paid back to", "credits", "amount", "share of amount %", "average credit"],
                 [*(row(m.label, *paid[m]) for m in METHODS), row("All", count, total)],
+            )
+        ],
+    )
+
+
+def topped_up(period: Period) -> QuerySet[CreditTopUp]:
+    """Top-ups paid in the period: the rest of a partial credit, after support overturned it."""
+    return CreditTopUp.objects.filter(
+        period.requests("credit__request__"),
+        status=CreditStatus.POSTED,
+        posted_at__gte=period.start,
+        posted_at__lt=period.end,
+    )
+
+
+def reversed_(period: Period) -> QuerySet[CreditReversal]:
+    """Credits support reversed in the period (taken back from the pro's balance)."""
+    return CreditReversal.objects.filter(
+        period.requests("credit__request__"),
+        reversed_at__gte=period.start,
+        reversed_at__lt=period.end,
+    )
+
+
+def _after_the_decision(period: Period) -> Section:
+    totals = {"n": Count("id"), "amount": Sum("amount", output_field=TOTAL)}
+    week = {"week": TruncWeek("posted_at", tzinfo=UTC)}
+    ups = {
+        row["week"].date(): row
+        for row in topped_up(period).annotate(**week).values("week").annotate(**totals)
+    }
+    week = {"week": TruncWeek("reversed_at", tzinfo=UTC)}
+    downs = {
+        row["week"].date(): row
+        for row in reversed_(period).annotate(**week).values("week").annotate(**totals)
+    }
+    paid = credited(period).aggregate(**totals)
+    rows, sums = [], {"up_n": 0, "up": 0, "down_n": 0, "down": 0}
+    for monday in weeks(period):
+        up, down = ups.get(monday, {}), downs.get(monday, {})
+        up_n, up_amount = up.get("n", 0), up.get("amount") or 0
+        down_n, down_amount = down.get("n", 0), down.get("amount") or 0
+        sums = {
+            "up_n": sums["up_n"] + up_n,
+            "up": sums["up"] + up_amount,
+            "down_n": sums["down_n"] + down_n,
+            "down": sums["down"] + down_amount,
+        }
+        rows.append(
+            [
+                monday.isoformat(),
+                up_n,
+                money_text(up_amount),
+                down_n,
+                money_text(down_amount),
+                money_text(up_amount - down_amount),
+            ]
+        )
+    credited_amount = paid["amount"] or 0
+    net = credited_amount + sums["up"] - sums["down"]
+
+    def count(n: int, one: str, many: str) -> str:
+        return f"{n} {one if n == 1 else many}"
+
+    return Section(
+        "Topped up and reversed",
+        figures=[
+            Figure(
+                "Topped up after a dispute",
+                money_text(sums["up"]),
+                count(sums["up_n"], "top-up", "top-ups"),
+                link=credits_list(after="topped_up"),
+            ),
+            Figure(
+                "Reversed after the conversation resumed",
+                money_text(sums["down"]),
+                count(sums["down_n"], "reversal", "reversals"),
+                link=credits_list(after="reversed"),
+            ),
+            Figure(
+                "Net refunded in the period",
+                money_text(net),
+                f"{money_text(credited_amount)} credited, plus top-ups, less reversals",
+            ),
+        ],
+        note="What changed after the first payment: the rest of a partial credit paid when "
+        "support overturned it (to the balance or the card it went to, by the week it was paid), "
+        "and credits support took back from the pro's balance because the conversation went on "
+        "after them (by the week of the reversal). The tables above count first payments only.",
+        tables=[
+            Table(
+                "top_ups_and_reversals_by_week",
+                "Topped up and reversed per week",
+                [
+                    "week starting",
+                    "top-ups",
+                    "top-up amount",
+                    "reversals",
+                    "reversed amount",
+                    "net change",
+                ],
+                rows,
             )
         ],
     )

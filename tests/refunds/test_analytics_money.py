@@ -14,9 +14,10 @@ from leads.choices import PaymentMethod
 from refunds.analytics import money
 from refunds.analytics.period import Period
 from refunds.choices import CreditStatus, Status
-from refunds.models import Credit
+from refunds.models import Credit, CreditReversal, CreditTopUp, Decision
 from tests.factories import (
     LeadFactory,
+    LedgerEntryFactory,
     MarketFactory,
     ProFactory,
     RefundRequestFactory,
@@ -142,6 +143,113 @@ def test_large_sums_keep_their_cents():
     assert figure(page, "Credited in the period").value == "$1,999,999.99"
 
 
+# Topped up and reversed
+
+
+def top_up(paid: Credit, amount, *, posted_at=None, status=CreditStatus.POSTED) -> CreditTopUp:
+    """The rest of a partial credit, paid after support overturned it (stored directly)."""
+    decision = Decision.objects.create(
+        request=paid.request,
+        decided_by=StaffFactory(),
+        outcome="approved",
+        kind="dispute",
+        amount=paid.request.lead.price,
+        decided_at=at(1),
+    )
+    return CreditTopUp.objects.create(
+        credit=paid,
+        decision=decision,
+        amount=Decimal(amount),
+        status=status,
+        posted_at=posted_at,
+        created_at=posted_at or at(1),
+    )
+
+
+def reversal(paid: Credit, amount, *, reversed_at) -> CreditReversal:
+    return CreditReversal.objects.create(
+        credit=paid,
+        amount=Decimal(amount),
+        explanation="The customer hired the pro after all.",
+        reversed_by=StaffFactory(),
+        reversed_at=reversed_at,
+        ledger_entry=LedgerEntryFactory(pro=paid.request.pro, amount=-Decimal(amount)),
+    )
+
+
+def test_nothing_topped_up_or_reversed():
+    credit("24.50", posted_at=at(2))
+    page = money.build(PERIOD, NOW)
+    assert rows(page, "top_ups_and_reversals_by_week") == [
+        [week, 0, "$0.00", 0, "$0.00", "$0.00"]
+        for week in ("2026-05-25", "2026-06-01", "2026-06-08")
+    ]
+    assert figure(page, "Topped up after a dispute").value == "$0.00"
+    assert figure(page, "Reversed after the conversation resumed").note == "0 reversals"
+    assert figure(page, "Net refunded in the period").value == "$24.50"
+
+
+def test_top_ups_and_reversals_are_counted_by_the_week_they_happened():
+    part = credit("12.25", posted_at=at(29, 5), lead={"price": Decimal("24.50")})
+    top_up(part, "12.25", posted_at=at(2))  # Tuesday: week of June 1
+    card = credit("10.00", CARD, posted_at=at(1), expected_on=date(2026, 6, 5))
+    top_up(card, "30.00", posted_at=at(8, hour=0))  # Monday midnight: week of June 8
+    top_up(credit("5.00", posted_at=at(3)), "5.00", status=CreditStatus.PENDING)  # not paid
+    top_up(credit("5.00", posted_at=at(3)), "5.00", posted_at=at(27, 5))  # before the period
+    reversal(credit("24.50", posted_at=at(28, 5)), "24.50", reversed_at=at(9))
+    reversal(part, "24.50", reversed_at=at(10, hour=23, minute=59))
+    reversal(credit("8.00", posted_at=at(20, 5)), "8.00", reversed_at=at(27, 5))  # before
+    page = money.build(PERIOD, NOW)
+    assert rows(page, "top_ups_and_reversals_by_week") == [
+        ["2026-05-25", 0, "$0.00", 0, "$0.00", "$0.00"],
+        ["2026-06-01", 1, "$12.25", 0, "$0.00", "$12.25"],
+        ["2026-06-08", 1, "$30.00", 2, "$49.00", "−$19.00"],
+    ]
+    assert figure(page, "Topped up after a dispute").value == "$42.25"
+    assert figure(page, "Topped up after a dispute").note == "2 top-ups"
+    assert figure(page, "Reversed after the conversation resumed").value == "$49.00"
+    assert figure(page, "Reversed after the conversation resumed").note == "2 reversals"
+    # Credited in the period (12.25 + 10 + 5 + 5 + 24.50) plus top-ups, less reversals.
+    assert figure(page, "Credited in the period").value == "$56.75"
+    net = figure(page, "Net refunded in the period")
+    assert net.value == "$50.00"
+    assert net.note == "$56.75 credited, plus top-ups, less reversals"
+
+
+def test_the_filters_apply_to_top_ups_and_reversals():
+    denver = MarketFactory(name="Denver, CO")
+    theirs = credit("10.00", posted_at=at(1), lead={"pro": ProFactory(profile__market=denver)})
+    top_up(theirs, "4.00", posted_at=at(2))
+    reversal(theirs, "14.00", reversed_at=at(9))
+    elsewhere = credit("10.00", posted_at=at(1))
+    top_up(elsewhere, "6.00", posted_at=at(2))
+    reversal(elsewhere, "16.00", reversed_at=at(9))
+    page = money.build(Period(PERIOD.first, PERIOD.last, market=denver), NOW)
+    assert rows(page, "top_ups_and_reversals_by_week")[1:] == [
+        ["2026-06-01", 1, "$4.00", 0, "$0.00", "$4.00"],
+        ["2026-06-08", 0, "$0.00", 1, "$14.00", "−$14.00"],
+    ]
+    assert figure(page, "Net refunded in the period").value == "$0.00"
+
+
+def test_top_ups_and_reversals_link_to_those_credits(client_for, rita):
+    topped = credit("10.00", posted_at=at(1))
+    top_up(topped, "4.00", posted_at=at(2))
+    taken_back = credit("10.00", posted_at=at(1))
+    reversal(taken_back, "10.00", reversed_at=at(9))
+    credit("10.00", posted_at=at(1))  # neither
+    page = money.build(PERIOD, NOW)
+    client = client_for(rita)
+    for label, expected in (
+        ("Topped up after a dispute", topped),
+        ("Reversed after the conversation resumed", taken_back),
+    ):
+        link = figure(page, label).link
+        assert link.startswith(CREDITS)
+        listed = client.get(link).context["cl"].queryset
+        assert list(listed.values_list("pk", flat=True)) == [expected.pk]
+
+
 # Credits not done yet
 
 
@@ -257,7 +365,7 @@ def test_each_table_downloads_as_csv_with_the_same_figures(client_for, rita, thi
     client = client_for(rita)
     page = client.get(URL, {"range": "30"}).context["page"]
     names = [t.name for s in page.sections for t in s.tables]
-    assert len(names) == len(set(names)) == 3
+    assert len(names) == len(set(names)) == 4
     for name in names:
         response = client.get(URL, {"range": "30", "csv": name})
         assert response["Content-Type"].startswith("text/csv")
