@@ -68,26 +68,28 @@ class Clock:
     level: str  # ok, warn, late: the colour of the chip
 
 
-def clock(due_at: datetime, now: datetime, allowed: timedelta) -> Clock:
-    """Time left until `due_at` (or how late it is), amber in the last quarter of `allowed`."""
+def clock(due_at: datetime, now: datetime, warn_within: timedelta) -> Clock:
+    """Time left until `due_at` (or how late it is), amber once `warn_within` or less is left."""
     left = due_at - now
     if left < timedelta(0):
         return Clock(f"{duration(left)} overdue", "late")
-    return Clock(f"{duration(left)} left", "warn" if left < allowed / 4 else "ok")
+    return Clock(f"{duration(left)} left", "warn" if left <= warn_within else "ok")
 
 
 def review_clock(request: RefundRequest, now: datetime) -> Clock | None:
-    """None once the request is decided: there is no clock to show any more."""
+    """None once the request is decided: there is no clock to show any more. Amber exactly
+    when the request counts as due soon (services.DUE_SOON) on the home page, the queue's
+    deadline filter and the metrics."""
     if request.status not in OPEN_STATUSES:
         return None
-    return clock(request.due_at, now, timedelta(hours=services.params().review_hours))
+    return clock(request.due_at, now, services.DUE_SOON)
 
 
 def dispute_clock(dispute: Dispute, now: datetime) -> Clock | None:
-    """None once support has answered."""
+    """None once support has answered; amber in the last quarter of REFUND_DISPUTE_HOURS."""
     if not dispute.is_open:
         return None
-    return clock(dispute.due_at, now, timedelta(hours=services.params().dispute_hours))
+    return clock(dispute.due_at, now, timedelta(hours=services.params().dispute_hours) / 4)
 
 
 def clock_chip(value: Clock | None, done: str) -> SafeString:

@@ -76,6 +76,15 @@ def test_the_time_left_is_coloured_by_urgency(client_for, alice, rita):
     assert 'rq-chip--ok">21 h 59 m left' in html or 'rq-chip--ok">22 h 0 m left' in html
 
 
+def test_amber_means_what_the_home_page_counts_as_due_within_4_hours(client_for, alice, rita):
+    """A request 5 hours from its deadline is on time (not counted as due soon): green."""
+    now = timezone.now()
+    RefundRequestFactory(lead__pro=alice, submitted_at=now - timedelta(hours=19))
+    html = client_for(rita).get(QUEUE).text
+    assert 'rq-chip--ok">4 h 59 m left' in html or 'rq-chip--ok">5 h 0 m left' in html
+    assert "rq-chip--warn" not in html
+
+
 def test_it_shows_the_assessment_at_a_glance(client_for, alice, rita, ralph):
     request = submitted(alice)
     services.claim(reviewer=ralph, request_id=request.pk)
