@@ -38,7 +38,7 @@ def page(request: HttpRequest, slug: str = "promise") -> HttpResponse:
     if slug not in PAGES:
         raise Http404("No such analytics page")
     now = timezone.now()
-    period, form = period_from(request.GET, now.date())
+    period, form = period_from(request.GET, now)
     built = PAGES[slug][1](period, now)
     wanted = request.GET.get("csv")
     if wanted:

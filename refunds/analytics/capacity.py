@@ -3,7 +3,7 @@ what the automatic rules take off the queue, and the reviewer time the promise n
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
@@ -40,15 +40,15 @@ def build(period: Period, now: datetime) -> Page:
 # Hours of the week
 
 
-def by_hour_of_week(queryset: QuerySet, field: str) -> list[list[int]]:
-    """Rows of `queryset` per UTC weekday (Monday first) and hour: 7 lists of 24 counts.
+def by_hour_of_week(queryset: QuerySet, field: str, zone: tzinfo) -> list[list[int]]:
+    """Rows of `queryset` per weekday (Monday first) and hour in `zone`: 7 lists of 24 counts.
 
     Django's ISO weekday is 1 = Monday on every engine (SQLite's strftime and PostgreSQL's
     EXTRACT(DOW) differ; Django's functions hide that)."""
     grid = [[0] * 24 for _ in WEEKDAYS]
     cells = (
         queryset.annotate(
-            weekday=ExtractIsoWeekDay(field, tzinfo=UTC), hour=ExtractHour(field, tzinfo=UTC)
+            weekday=ExtractIsoWeekDay(field, tzinfo=zone), hour=ExtractHour(field, tzinfo=zone)
         )
         .values("weekday", "hour")
         .annotate(n=Count("id"))
@@ -106,7 +106,7 @@ def _busiest(grid: list[list[int]]) -> Figure:
 
 
 def _arrivals(period: Period) -> Section:
-    grid = by_hour_of_week(arrivals(period), "submitted_at")
+    grid = by_hour_of_week(arrivals(period), "submitted_at", period.zone)
     total = sum(map(sum, grid))
     return Section(
         "Requests arriving, by hour of the week",
@@ -116,26 +116,26 @@ def _arrivals(period: Period) -> Section:
             WEEKDAYS,
             HOURS,
             grid,
-            x_label="Hour of the day (UTC)",
+            x_label=f"Hour of the day ({period.zone_name})",
             y_label="Weekday",
             unit="requests",
         ),
         tables=[
             _grid_table(
                 "arrivals_by_hour",
-                "Requests arriving per weekday and hour (UTC)",
+                f"Requests arriving per weekday and hour ({period.zone_name})",
                 grid,
                 "Every request submitted in the period, whoever decided it.",
             )
         ],
-        note="Hours and weekdays in UTC. Each cell counts the period's requests submitted in that "
-        "hour, on every such weekday of the period together.",
+        note=f"Hours and weekdays in {period.zone_name}. Each cell counts the period's requests "
+        "submitted in that hour, on every such weekday of the period together.",
     )
 
 
 def _decisions(period: Period) -> Section:
     decided = reviewers_decisions(period, period.start, period.end)
-    grid = by_hour_of_week(decided, "decided_at")
+    grid = by_hour_of_week(decided, "decided_at", period.zone)
     total = sum(map(sum, grid))
     return Section(
         "Reviewers' decisions, by hour of the week",
@@ -145,14 +145,14 @@ def _decisions(period: Period) -> Section:
             WEEKDAYS,
             HOURS,
             grid,
-            x_label="Hour of the day (UTC)",
+            x_label=f"Hour of the day ({period.zone_name})",
             y_label="Weekday",
             unit="decisions",
         ),
         tables=[
             _grid_table(
                 "decisions_by_hour",
-                "Reviewers' decisions per weekday and hour (UTC)",
+                f"Reviewers' decisions per weekday and hour ({period.zone_name})",
                 grid,
                 "Decisions a reviewer made in the period and did not undo; automatic decisions "
                 "(made the moment a request arrives) and dispute answers left out.",
@@ -347,7 +347,7 @@ def _reviewer_hours(period: Period, now: datetime) -> Section:
     claimed = reviewers_decisions(period, start, end).filter(claimed_at__isnull=False)
     median = percentile(claimed, elapsed("decided_at", "claimed_at"), 0.5)
     handled = claimed.count() if median is not None else 0
-    weekdays = by_hour_of_week(arrived, "submitted_at")
+    weekdays = by_hour_of_week(arrived, "submitted_at", period.zone)
     # The first of equally busy weekdays.
     busiest_count, busiest_day = max((sum(row), -day) for day, row in enumerate(weekdays))
     busiest_day = -busiest_day
@@ -355,7 +355,9 @@ def _reviewer_hours(period: Period, now: datetime) -> Section:
     per_day = n / PLAN_DAYS
     people = (n - auto) / PLAN_DAYS
     auto_pct = 100 * auto / n if n else 0.0
-    span = f"{start:%b %-d %H:%M} – {end:%b %-d %H:%M} UTC"
+    zone = period.zone
+    span = f"{start.astimezone(zone):%b %-d %H:%M} – {end.astimezone(zone):%b %-d %H:%M} "
+    span += period.zone_name
     rows = [
         ["requests arrived in 28 days", n, span],
         ["requests a day", round(per_day, 1), f"{n} ÷ {PLAN_DAYS}"],

@@ -4,7 +4,7 @@ not done yet."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -77,7 +77,7 @@ def _per_week(period: Period) -> Section:
     found = {
         row["week"].date(): row
         for row in credited(period)
-        .annotate(week=TruncWeek("posted_at", tzinfo=UTC))
+        .annotate(week=TruncWeek("posted_at", tzinfo=period.zone))
         .values("week")
         .annotate(**by_method())
         .order_by("week")
@@ -98,7 +98,7 @@ def _per_week(period: Period) -> Section:
         [f"{monday:%b %-d}" for monday in weeks(period)],
         [(method.label, series[method]) for method in METHODS],
         y_label="Credited ($)",
-        x_label="Week starting (Monday, UTC)",
+        x_label=f"Week starting (Monday, {period.zone_name})",
     )
     columns = ["week starting"]
     for method in METHODS:
@@ -164,12 +164,12 @@ def reversed_(period: Period) -> QuerySet[CreditReversal]:
 
 def _after_the_decision(period: Period) -> Section:
     totals = {"n": Count("id"), "amount": Sum("amount", output_field=TOTAL)}
-    week = {"week": TruncWeek("posted_at", tzinfo=UTC)}
+    week = {"week": TruncWeek("posted_at", tzinfo=period.zone)}
     ups = {
         row["week"].date(): row
         for row in topped_up(period).annotate(**week).values("week").annotate(**totals)
     }
-    week = {"week": TruncWeek("reversed_at", tzinfo=UTC)}
+    week = {"week": TruncWeek("reversed_at", tzinfo=period.zone)}
     downs = {
         row["week"].date(): row
         for row in reversed_(period).annotate(**week).values("week").annotate(**totals)

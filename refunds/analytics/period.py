@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from urllib.parse import urlencode
 
 from django import forms
 from django.db.models import Q
 
+from accounts import timezones
 from accounts.models import Market, ServiceCategory
 
 PRESETS = {"7": "Last 7 days", "30": "Last 30 days", "90": "Last 90 days", "custom": "Custom"}
@@ -51,8 +52,11 @@ class PeriodForm(forms.Form):
 
 @dataclass(frozen=True)
 class Period:
-    """Whole days, first to last inclusive, in UTC (markets have no time zone of their own yet),
-    and the market and category to count."""
+    """Whole days, first to last inclusive, and the market and category to count.
+
+    The days are the market's local days when a market is chosen (its time zone, Markets →
+    time zone), otherwise UTC days: every bucket a page draws (days, weeks, hours) follows.
+    """
 
     first: date
     last: date
@@ -61,13 +65,25 @@ class Period:
     preset: str = "30"
 
     @property
+    def zone(self) -> tzinfo:
+        """The zone the days and hours are counted in: the market's, or UTC for all markets."""
+        if self.market is None:
+            return UTC
+        return timezones.zone(self.market.time_zone)
+
+    @property
+    def zone_name(self) -> str:
+        """The zone as the pages name it: "UTC", or the market's IANA name."""
+        return "UTC" if self.market is None else str(self.zone)
+
+    @property
     def start(self) -> datetime:
-        return datetime.combine(self.first, time.min, tzinfo=UTC)
+        return datetime.combine(self.first, time.min, tzinfo=self.zone)
 
     @property
     def end(self) -> datetime:
         """The moment after the last day."""
-        return datetime.combine(self.last + timedelta(days=1), time.min, tzinfo=UTC)
+        return datetime.combine(self.last + timedelta(days=1), time.min, tzinfo=self.zone)
 
     @property
     def days(self) -> list[date]:
@@ -75,7 +91,7 @@ class Period:
 
     @property
     def label(self) -> str:
-        return f"{self.first:%b %-d, %Y} – {self.last:%b %-d, %Y} (UTC days)"
+        return f"{self.first:%b %-d, %Y} – {self.last:%b %-d, %Y} ({self.zone_name} days)"
 
     def requests(self, prefix: str = "") -> Q:
         """The market and category filters, for a queryset reaching RefundRequest by `prefix`."""
@@ -98,8 +114,10 @@ class Period:
         return urlencode(params | extra)
 
 
-def period_from(data, today: date) -> tuple[Period, PeriodForm]:
-    """The period the URL asks for; bad input falls back to the last 30 days (the form says why)."""
+def period_from(data, now: datetime) -> tuple[Period, PeriodForm]:
+    """The period the URL asks for; bad input falls back to the last 30 days (the form says why).
+
+    A preset ends today: the market's today when a market is chosen, otherwise UTC's."""
     form = PeriodForm(data or None, initial={"range": "30"})
     preset = "30"
     if form.is_bound and form.is_valid():
@@ -109,5 +127,7 @@ def period_from(data, today: date) -> tuple[Period, PeriodForm]:
         if preset == "custom":
             return Period(cleaned["start"], cleaned["end"], market, category, "custom"), form
         days = int(preset)
+        today = now.astimezone(Period(now.date(), now.date(), market).zone).date()
         return Period(today - timedelta(days=days - 1), today, market, category, preset), form
+    today = now.astimezone(UTC).date()
     return Period(today - timedelta(days=29), today, preset=preset), form

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -114,7 +114,7 @@ def _promise(period: Period, now: datetime) -> Section:
         [day.strftime("%b %-d") for day in period.days],
         shares,
         y_label="Decided within 24 h",
-        x_label="Day submitted (UTC)",
+        x_label=f"Day submitted ({period.zone_name})",
         target=100,
     )
     return Section(
@@ -161,11 +161,11 @@ def _promise_figures(period: Period, now: datetime) -> tuple[dict[date, dict], d
     by_day: dict[date, dict] = {}
     minutes: Counter[int] = Counter()
     if live:
-        since = datetime.combine(min(live), time.min, tzinfo=UTC)
-        requests = reviewed_where(period.requests() & _days_q(live), since)
+        since = datetime.combine(min(live), time.min, tzinfo=period.zone)
+        requests = reviewed_where(period.requests() & _days_q(live, period.zone), since)
         for row in (
             requests.filter(settled(now))
-            .annotate(day=TruncDate("submitted_at", tzinfo=UTC))
+            .annotate(day=TruncDate("submitted_at", tzinfo=period.zone))
             .values("day")
             .annotate(**COUNTS)
             .order_by()
@@ -201,7 +201,12 @@ def _promise_figures(period: Period, now: datetime) -> tuple[dict[date, dict], d
 
 
 def rolled_up_days(period: Period, now: datetime) -> set[date]:
-    """The period's days that have closed out at `now` and whose roll-ups were built since."""
+    """The period's days that have closed out at `now` and whose roll-ups were built since.
+
+    None with a market chosen: the roll-ups count UTC days, and a market's page counts its own
+    local days, live from its requests."""
+    if period.market is not None:
+        return set()
     built = RollupDay.objects.filter(day__gte=period.first, day__lte=period.last).values_list(
         "day", "built_at"
     )
@@ -214,8 +219,8 @@ def closes_at(day: date) -> datetime:
     return datetime.combine(day + DAY, time.min, tzinfo=UTC) + PROMISE
 
 
-def _days_q(days: list[date]) -> Q:
-    """Submitted on one of `days`, as one range per run of consecutive days."""
+def _days_q(days: list[date], zone: tzinfo) -> Q:
+    """Submitted on one of `days` in `zone`, as one range per run of consecutive days."""
     q = Q()
     runs: list[list[date]] = []
     for day in sorted(days):
@@ -224,8 +229,8 @@ def _days_q(days: list[date]) -> Q:
         else:
             runs.append([day])
     for run in runs:
-        start = datetime.combine(run[0], time.min, tzinfo=UTC)
-        end = datetime.combine(run[-1] + DAY, time.min, tzinfo=UTC)
+        start = datetime.combine(run[0], time.min, tzinfo=zone)
+        end = datetime.combine(run[-1] + DAY, time.min, tzinfo=zone)
         q |= Q(submitted_at__gte=start, submitted_at__lt=end)
     return q
 

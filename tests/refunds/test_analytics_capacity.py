@@ -1,6 +1,7 @@
-"""Analytics → Capacity: arrivals and decisions per UTC hour of the week, decisions and handling
-time per reviewer, the automatic rules' share, and the reviewer-hours the promise needs, each
-from requests with known answers, on the page, in its table and in the CSV."""
+"""Analytics → Capacity: arrivals and decisions per hour of the week (UTC, or the market's
+local time), decisions and handling time per reviewer, the automatic rules' share, and the
+reviewer-hours the promise needs, each from requests with known answers, on the page, in its
+table and in the CSV."""
 
 import csv
 import io
@@ -331,3 +332,38 @@ def test_every_table_on_the_page_has_its_own_csv_name():
 def test_pros_may_not_see_it(client_for, alice):
     response = client_for(alice).get(URL)
     assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+# With a market chosen, its local time
+
+
+def test_with_a_market_the_hours_are_its_local_hours(client_for, rita):
+    denver = MarketFactory(name="Denver, CO", time_zone="America/Denver")
+    pro = ProFactory(profile__market=denver)
+    # 01:30 UTC on Tuesday is 19:30 on Monday in Denver (MDT, UTC-6).
+    arrived(datetime(2026, 6, 9, 1, 30, tzinfo=UTC), pro)
+    local = capacity.build(period(market=denver), NOW).table("arrivals_by_hour")
+    assert cell(local, MON, 19) == 1 and cell(local, TUE, 1) == 0
+    everywhere = capacity.build(period(), NOW).table("arrivals_by_hour")
+    assert cell(everywhere, TUE, 1) == 1 and cell(everywhere, MON, 19) == 0
+    assert local.title == "Requests arriving per weekday and hour (America/Denver)"
+    html = client_for(rita).get(URL, {"range": "7", "market": denver.pk}).text
+    assert "Hour of the day (America/Denver)" in html
+    assert "Days and hours are the market's local time (America/Denver)." in html
+    html = client_for(rita).get(URL, {"range": "7"}).text
+    assert "Days and hours are counted in UTC" in html
+
+
+def test_with_a_market_the_period_is_its_local_days(rita):
+    """Denver's last 7 days end on Denver's today: at 02:00 UTC on June 11 it is still June 10
+    there, and the period's first moment is Denver's midnight."""
+    from refunds.analytics.period import period_from
+
+    denver = MarketFactory(name="Denver, CO", time_zone="America/Denver")
+    late = datetime(2026, 6, 11, 2, 0, tzinfo=UTC)
+    local, _ = period_from({"range": "7", "market": denver.pk}, late)
+    assert (local.first, local.last) == (DAY - timedelta(days=6), DAY)
+    assert local.start == datetime(2026, 6, 4, 6, 0, tzinfo=UTC)
+    assert local.label == "Jun 4, 2026 – Jun 10, 2026 (America/Denver days)"
+    utc, _ = period_from({"range": "7"}, late)
+    assert utc.last == DAY + timedelta(days=1) and utc.start == datetime(2026, 6, 5, tzinfo=UTC)

@@ -382,3 +382,15 @@ def test_pros_and_staff_without_the_permission_do_not_see_it(client_for, alice):
     assert client_for(StaffFactory()).get(URL, {"csv": "credited_by_week"}).status_code == 403
     response = client_for(alice).get(URL)
     assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+def test_with_a_market_weeks_are_its_local_weeks():
+    """Sunday 23:00 in Denver is Monday 05:00 UTC: the credit counts in Denver's week before."""
+    denver = MarketFactory(name="Denver, CO", time_zone="America/Denver")
+    lead = {"pro": ProFactory(profile__market=denver)}
+    credit("15.00", posted_at=datetime(2026, 6, 1, 5, 0, tzinfo=UTC), lead=lead)
+    local = money.build(Period(PERIOD.first, PERIOD.last, market=denver), NOW)
+    assert rows(local, "credited_by_week")[0] == ["2026-05-25", 1, "$15.00", 0, "$0.00", "$15.00"]
+    assert "Week starting (Monday, America/Denver)" in local.sections[0].chart
+    everywhere = money.build(PERIOD, NOW)
+    assert rows(everywhere, "credited_by_week")[1][:3] == ["2026-06-01", 1, "$15.00"]

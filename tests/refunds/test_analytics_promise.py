@@ -136,6 +136,27 @@ def test_the_market_filter_counts_only_that_market():
     assert figure(first, "Decided within 24 hours").note == "0 of 1 requests"
 
 
+def test_with_a_market_the_days_are_its_local_days_even_where_rolled_up():
+    """21:00 on June 6 in Denver is 03:00 on June 7 in UTC: the market's page counts it on
+    June 6, the page for all markets on June 7, whether or not the days were rolled up."""
+    from refunds.analytics import rollups
+
+    denver = MarketFactory(name="Denver, CO", time_zone="America/Denver")
+    made(
+        datetime(2026, 6, 7, 3, 0, tzinfo=UTC),
+        timedelta(hours=2),
+        pro=ProFactory(profile__market=denver),
+    )
+    for built in (False, True):
+        if built:
+            rollups.rebuild(NOW)
+            assert promise.rolled_up_days(period(), NOW)
+        local = promise.build(period(market=denver), NOW).table("promise_by_day").rows
+        everywhere = promise.build(period(), NOW).table("promise_by_day").rows
+        assert [r[:3] for r in local if r[1]] == [["2026-06-06", 1, 1]]
+        assert [r[:3] for r in everywhere if r[1]] == [["2026-06-07", 1, 1]]
+
+
 # The page
 
 

@@ -289,7 +289,7 @@ def test_the_history_is_rolled_up_for_the_analytics(seeded):
 
     now = timezone.now()
     assert RollupDay.objects.filter(day=(now - timedelta(days=2)).date()).exists()
-    period, _ = period_from({"range": "30"}, now.date())
+    period, _ = period_from({"range": "30"}, now)
     assert len(promise.rolled_up_days(period, now)) >= 28
     page = promise.build(period, now)
     [[decided, median, p95]] = page.table("decision_time").rows
