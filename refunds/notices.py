@@ -10,7 +10,14 @@ from accounts.templatetags.local_time import day_in
 from accounts.timezones import zone_of
 from leads.choices import PaymentMethod
 from refunds.choices import DecisionKind
-from refunds.models import Credit, CreditReversal, CreditTopUp, Decision, RefundRequest
+from refunds.models import (
+    Credit,
+    CreditReversal,
+    CreditTopUp,
+    Decision,
+    RefundRequest,
+    ReversalDispute,
+)
 
 
 def _lead_line(request: RefundRequest) -> str:
@@ -97,7 +104,28 @@ def reversal(request: RefundRequest, reversal: CreditReversal) -> tuple[str, str
         f"Our support team reversed the refund for {_lead_line(request)}: the conversation with "
         f"the customer carried on after the refund, so the lead was not a bad one after all."
         f"\n\n{where} Your Credits page shows it with your balance.\n\n"
-        f"Why: {reversal.explanation}"
+        f"Why: {reversal.explanation}\n\n"
+        "If you think we got this wrong, dispute the reversal from this message in your Inbox; "
+        "someone from support who did not reverse it will look again."
+    )
+
+
+def reversal_answer(request: RefundRequest, dispute: ReversalDispute) -> tuple[str, str]:
+    """Support's answer to the pro's dispute of a reversal: kept, or the credit restored."""
+    reversal = dispute.reversal
+    amount = money(reversal.amount, request.market.currency if request.market else "")
+    name = request.lead.customer_name
+    if dispute.restored:
+        return f"Dispute reviewed: refund restored ({name})", (
+            f"Our support team looked again at {_lead_line(request)} and agreed with you: the "
+            f"reversal is undone.\n\n{amount} has been added back to your prepaid balance and "
+            f"is available now. Your Credits page shows it with your balance.\n\n"
+            f"Note from our team: {dispute.answer}"
+        )
+    return f"Dispute reviewed: reversal kept ({name})", (
+        f"Our support team looked again at {_lead_line(request)} and kept the reversal: the "
+        f"{amount} taken back from your prepaid balance stays taken back.\n\n"
+        f"Why: {dispute.answer}\n\nThis decision is final."
     )
 
 

@@ -112,6 +112,8 @@ def migration_data(request):
     spot_checks.grant_spot_checks(apps, None)
     analytics = importlib.import_module("refunds.migrations.0013_analytics_permission")
     analytics.grant_analytics(apps, None)
+    reversal_disputes = importlib.import_module("refunds.migrations.0022_reversal_dispute")
+    reversal_disputes.grant_reversal_disputes(apps, None)
 
 
 @pytest.fixture

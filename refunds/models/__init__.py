@@ -9,6 +9,7 @@ from refunds.models.records import (
     Dispute,
     ImmutableError,
     RefundEvent,
+    ReversalDispute,
     SpotCheck,
 )
 from refunds.models.reference import DenialTemplate, MarketPeerStats, SandboxRefund
@@ -31,6 +32,7 @@ __all__ = [
     "RefundEvent",
     "RefundRequest",
     "RefundRequestQuerySet",
+    "ReversalDispute",
     "RollupDay",
     "SandboxRefund",
     "SpotCheck",

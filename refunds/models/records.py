@@ -409,6 +409,126 @@ class CreditReversal(models.Model):
         return f"Reversal of {money(self.amount)} (request #{self.credit.request_id})"
 
 
+class ReversalDispute(models.Model):
+    """A pro's reply to a credit reversal, asking support to look again: at most one per
+    reversal, beside (never instead of) the request's Dispute of a decision.
+
+    Support keeps the reversal (upheld) or restores the credit (overturned): a ledger credit of
+    the reversed amount back on the pro's balance, at most one, as the dispute is one row.
+    """
+
+    reversal = models.OneToOneField(
+        CreditReversal,
+        verbose_name="reversal",
+        on_delete=models.PROTECT,
+        related_name="dispute",
+    )
+    message = models.TextField(
+        verbose_name="pro's message",
+    )
+    opened_at = models.DateTimeField(
+        verbose_name="opened at",
+        default=timezone.now,
+    )
+    due_at = models.DateTimeField(
+        verbose_name="answer due",
+        help_text="REFUND_DISPUTE_HOURS after the pro's reply.",
+    )
+    overdue_notified_at = models.DateTimeField(
+        verbose_name="overdue notice sent at",
+        null=True,
+        blank=True,
+    )
+    status = models.CharField(
+        verbose_name="status",
+        max_length=10,
+        choices=DisputeStatus.choices,
+        default=DisputeStatus.OPEN,
+        help_text="Overturned: the credit is restored. Upheld: the reversal is kept.",
+    )
+    answer = models.TextField(
+        verbose_name="support's answer",
+        blank=True,
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="resolved by",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="resolved_reversal_disputes",
+    )
+    resolved_at = models.DateTimeField(
+        verbose_name="resolved at",
+        null=True,
+        blank=True,
+    )
+    restoration = models.OneToOneField(
+        LedgerEntry,
+        verbose_name="balance credit restored",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversal_restoration",
+    )
+    notice = models.OneToOneField(
+        InboxMessage,
+        verbose_name="inbox message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reversal_dispute_answer",
+    )
+
+    class Meta:
+        verbose_name = "disputed reversal"
+        ordering = ("due_at", "id")
+        indexes = [
+            models.Index(
+                fields=["due_at", "id"],
+                name="reversal_dispute_open_due",
+                condition=models.Q(status=DisputeStatus.OPEN),
+            ),
+        ]
+        constraints = [
+            # Money back exactly when support restored the credit; an answer once resolved.
+            models.CheckConstraint(
+                condition=models.Q(status=DisputeStatus.OVERTURNED, restoration__isnull=False)
+                | (~models.Q(status=DisputeStatus.OVERTURNED) & models.Q(restoration__isnull=True)),
+                name="reversal_dispute_restored_has_credit",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status=DisputeStatus.OPEN)
+                | (~models.Q(answer="") & models.Q(resolved_at__isnull=False)),
+                name="reversal_dispute_resolved_has_answer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dispute of the reversal of request #{self.reversal.credit.request_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == DisputeStatus.OPEN
+
+    @property
+    def restored(self) -> bool:
+        return self.status == DisputeStatus.OVERTURNED
+
+    @property
+    def kept(self) -> bool:
+        return self.status == DisputeStatus.UPHELD
+
+    @property
+    def outcome_label(self) -> str:
+        """The product's words for the resolution."""
+        if self.restored:
+            return "Credit restored"
+        if self.kept:
+            return "Reversal kept"
+        return "Open"
+
+
 class Dispute(models.Model):
     """A pro's reply to a denial, asking support to look again: at most one per request."""
 

@@ -275,6 +275,29 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
         """Support takes the credit back (the conversation resumed after it); stays credited,
         with the reversal recorded beside the credit."""
 
+    @transition(field=status, source=Status.CREDITED, target=Status.CREDITED)
+    def dispute_reversal(self) -> None:
+        """The pro replies to a reversal of their credit (services.open_reversal_dispute)."""
+
+    @transition(
+        field=status,
+        source=Status.CREDITED,
+        target=Status.CREDITED,
+        permission=permissions.RESOLVE_DISPUTE,
+    )
+    def keep_reversal(self) -> None:
+        """Support answers the pro's dispute of a reversal: the reversal stands."""
+
+    @transition(
+        field=status,
+        source=Status.CREDITED,
+        target=Status.CREDITED,
+        permission=permissions.RESOLVE_DISPUTE,
+    )
+    def restore_credit(self) -> None:
+        """Support answers the pro's dispute of a reversal: the amount goes back on the
+        balance."""
+
     @transition(field=status, source=Status.REVIEWED, target=Status.DENIED)
     def mark_denied(self) -> None:
         pass

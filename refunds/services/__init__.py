@@ -35,6 +35,7 @@ from refunds.services.queries import (
     market_peer_rates,
     open_dispute_counts,
     open_request_counts,
+    open_reversal_dispute_counts,
     open_work,
     overdue_condition,
     peer_facts,
@@ -63,7 +64,16 @@ from refunds.services.questions import (
     record_answer,
 )
 from refunds.services.report import submit_report, withdraw
-from refunds.services.reversals import ALREADY_REVERSED, reverse_credit
+from refunds.services.reversals import (
+    ALREADY_KEPT,
+    ALREADY_RESTORED,
+    ALREADY_REVERSED,
+    keep_reversal,
+    open_reversal_dispute,
+    restore_credit,
+    reversal_disputable,
+    reverse_credit,
+)
 from refunds.services.review import (
     approve,
     approve_part,
@@ -93,6 +103,8 @@ from refunds.services.tasks import (
 from refunds.services.undo import undo, undo_refusal
 
 __all__ = [
+    "ALREADY_KEPT",
+    "ALREADY_RESTORED",
     "ALREADY_REVERSED",
     "ASKABLE_REASONS",
     "DUE_SOON",
@@ -130,6 +142,8 @@ __all__ = [
     "open_dispute",
     "open_dispute_counts",
     "open_request_counts",
+    "open_reversal_dispute",
+    "open_reversal_dispute_counts",
     "open_work",
     "overdue_condition",
     "overturn",
@@ -141,6 +155,7 @@ __all__ = [
     "post_credit",
     "post_top_up",
     "keep_credit",
+    "keep_reversal",
     "question_text",
     "queue_stats",
     "record_answer",
@@ -153,8 +168,10 @@ __all__ = [
     "reportable_leads",
     "reported_leads",
     "resume_stuck",
+    "restore_credit",
     "resumed_condition",
     "retry_credit",
+    "reversal_disputable",
     "reverse_credit",
     "retrying_credits",
     "same_customer",

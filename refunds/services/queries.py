@@ -30,6 +30,7 @@ from refunds.models import (
     Dispute,
     MarketPeerStats,
     RefundRequest,
+    ReversalDispute,
     SpotCheck,
     WorkerHeartbeat,
 )
@@ -307,6 +308,18 @@ def allowed_actions(request: RefundRequest, user: User, now: datetime | None = N
     # Support reverses a credit only while it is on their "conversation resumed" list.
     if "reverse_credit" in resolving and not conversation_resumed(request, now):
         resolving.discard("reverse_credit")
+    # A reversal's dispute is answered while it is open, by support who did not reverse it.
+    answering = {"keep_reversal", "restore_credit"}
+    if resolving & answering:
+        dispute = (
+            ReversalDispute.objects.filter(
+                reversal__credit__request=request, status=DisputeStatus.OPEN
+            )
+            .values_list("reversal__reversed_by_id", flat=True)
+            .first()
+        )
+        if dispute is None or dispute == user.pk:
+            resolving -= answering
     return deciding | resolving
 
 
@@ -366,6 +379,15 @@ def worker_heartbeat_age(now: datetime) -> timedelta | None:
 def open_dispute_counts(now: datetime) -> dict:
     """Disputes waiting for support, how many are past due, and when the oldest was opened."""
     return Dispute.objects.filter(status=DisputeStatus.OPEN).aggregate(
+        waiting=Count("id"),
+        overdue=Count("id", filter=Q(due_at__lt=now)),
+        oldest=Min("opened_at"),
+    )
+
+
+def open_reversal_dispute_counts(now: datetime) -> dict:
+    """Disputed reversals waiting for support, as open_dispute_counts counts disputes."""
+    return ReversalDispute.objects.filter(status=DisputeStatus.OPEN).aggregate(
         waiting=Count("id"),
         overdue=Count("id", filter=Q(due_at__lt=now)),
         oldest=Min("opened_at"),

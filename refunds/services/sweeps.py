@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ from refunds.models import (
     Dispute,
     MarketPeerStats,
     RefundRequest,
+    ReversalDispute,
     WorkerHeartbeat,
 )
 from refunds.services.core import enqueue, lock, params, record
@@ -206,24 +208,45 @@ def sweep_overdue_disputes(*, now: datetime | None = None) -> list[int]:
     the transaction, so a failed send leaves them for the next sweep. Returns the request ids.
     """
     now = now or timezone.now()
+    late = Q(status=DisputeStatus.OPEN, due_at__lt=now, overdue_notified_at__isnull=True)
     with transaction.atomic():
         overdue = list(
             Dispute.objects.select_for_update(of=("self",))
-            .filter(status=DisputeStatus.OPEN, due_at__lt=now, overdue_notified_at__isnull=True)
+            .filter(late)
             .select_related("request__lead", "request__pro__pro_profile")
             .order_by("due_at", "id")
         )
-        if not overdue:
+        # A reversal's dispute waits for support's answer as a decision's does.
+        reversals = list(
+            ReversalDispute.objects.select_for_update(of=("self",))
+            .filter(late)
+            .select_related(
+                "reversal__credit__request__lead", "reversal__credit__request__pro__pro_profile"
+            )
+            .order_by("due_at", "id")
+        )
+        # (dispute, its request, its admin page, what it disputes) for both kinds.
+        waiting = [(d, d.request, "admin:refunds_dispute_change", "dispute") for d in overdue]
+        waiting += [
+            (
+                d,
+                d.reversal.credit.request,
+                "admin:refunds_reversaldispute_change",
+                "dispute of the reversal",
+            )
+            for d in reversals
+        ]
+        if not waiting:
             return []
-        for dispute in overdue:
+        for dispute, request, _, what in waiting:
             dispute.overdue_notified_at = now
             dispute.save(update_fields=("overdue_notified_at",))
             record(
-                dispute.request,
+                request,
                 None,
                 "dispute_overdue",
-                dispute.request.status,
-                f"No answer to the dispute by {dispute.due_at:%Y-%m-%d %H:%M} UTC.",
+                request.status,
+                f"No answer to the {what} by {dispute.due_at:%Y-%m-%d %H:%M} UTC.",
                 at=now,
             )
         recipients = list(
@@ -233,15 +256,16 @@ def sweep_overdue_disputes(*, now: datetime | None = None) -> list[int]:
             .distinct()
         )
         if recipients:
-            count = len(overdue)
+            count = len(waiting)
             items = [
                 {
-                    "title": f"#{d.request_id} {d.request.lead.customer_name}",
-                    "detail": f"for {d.request.pro.display_name}: "
+                    "title": f"#{request.pk} {request.lead.customer_name}"
+                    + (" (reversal)" if page == "admin:refunds_reversaldispute_change" else ""),
+                    "detail": f"for {request.pro.display_name}: "
                     f"{int((now - d.due_at).total_seconds() // 3600)} h overdue",
-                    "url": emails.absolute(reverse("admin:refunds_dispute_change", args=[d.pk])),
+                    "url": emails.absolute(reverse(page, args=[d.pk])),
                 }
-                for d in overdue
+                for d, request, page, _ in waiting
             ]
             subject = (
                 f"{count} dispute{'s' if count != 1 else ''} past the "
@@ -257,7 +281,7 @@ def sweep_overdue_disputes(*, now: datetime | None = None) -> list[int]:
                 },
                 recipients,
             )
-        return [d.request_id for d in overdue]
+        return [request.pk for _, request, _, _ in waiting]
 
 
 def _overdue_digest(requests: list[RefundRequest], now: datetime) -> tuple[str, dict]:

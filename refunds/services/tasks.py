@@ -20,7 +20,7 @@ from leads.choices import PaymentMethod
 from refunds import emails, notices
 from refunds.choices import CreditStatus, DecisionKind, Outcome, Status
 from refunds.gateway import get_gateway
-from refunds.models import Credit, CreditTopUp, Decision, RefundRequest
+from refunds.models import Credit, CreditReversal, CreditTopUp, Decision, RefundRequest
 from refunds.services.core import announce, enqueue, lock, record
 from webhooks.choices import EventType
 
@@ -274,12 +274,16 @@ def email_notice(message_id: int) -> None:
                 "url": emails.absolute(reverse("inbox_message", args=[message.pk])),
                 "credit": credit if decision and decision.outcome == Outcome.APPROVED else None,
                 "currency": request.market.currency if request and request.market else "",
-                "can_dispute": decision is not None
-                and decision.kind != DecisionKind.DISPUTE
-                and (
-                    decision.outcome == Outcome.DENIED
-                    or (credit is not None and credit.amount < request.lead.price)
-                ),
+                "can_dispute": (
+                    decision is not None
+                    and decision.kind != DecisionKind.DISPUTE
+                    and (
+                        decision.outcome == Outcome.DENIED
+                        or (credit is not None and credit.amount < request.lead.price)
+                    )
+                )
+                # A reversal of the credit is disputed from its message, as a decision is.
+                or CreditReversal.objects.filter(notice=message, dispute__isnull=True).exists(),
             },
             [message.recipient.email],
             zone=zone_of(message.recipient),

@@ -20,16 +20,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm.signals import post_transition
 
+from accounts.choices import Role
 from refunds import services
 from refunds.choices import Reason, Status
 from refunds.management.commands.audit_refunds import ALLOWED_STEPS, problems_of
 from refunds.models import ImmutableError, RefundEvent, RefundRequest
-from tests.factories import LeadFactory, ProFactory
+from tests.factories import LeadFactory, ProFactory, StaffFactory
 from tests.refunds.staff_flows import (
     EXPLANATION,
     GUIDANCE,
     chatty_lead,
     resumed,
+    reversal_disputed,
     run_on_commit,
     submitted,
 )
@@ -51,6 +53,9 @@ ACTIONS = {
     "overturn": {"overturn"},
     "uphold": {"uphold"},
     "reverse_credit": {"reverse_credit"},
+    "dispute_reversal": {"dispute_reversal"},
+    "keep_reversal": {"keep_reversal"},
+    "restore_credit": {"restore_credit"},
 }
 NOT_TRANSITIONS = {"submit", "overdue"}
 
@@ -154,6 +159,17 @@ def test_every_transition_writes_one_event_with_its_from_and_to(
             agent=sam,
             request_id=request.pk,
             explanation="The customer hired the pro after the refund.",
+        )
+        # the pro disputes the reversal → support (not who reversed it) restores the credit
+        services.open_reversal_dispute(pro=alice, request_id=request.pk, message="Not this job.")
+        sue = StaffFactory(roles=[Role.SUPPORT])
+        run_on_commit(
+            capture, services.restore_credit, agent=sue, request_id=request.pk, note="Ok."
+        )
+        # … or keeps the reversal
+        request = reversal_disputed(capture, alice, rita, sam)
+        run_on_commit(
+            capture, services.keep_reversal, agent=sue, request_id=request.pk, explanation="Kept."
         )
         # the peer-rate rule's automatic denial: five quiet peers, and alice with many leads
         for _ in range(5):

@@ -114,3 +114,35 @@ def resumed(capture, pro, reviewer, **lead_kwargs) -> RefundRequest:
     say(request, Sender.CUSTOMER, 60, "Can you still come on Tuesday?")
     say(request, Sender.PRO, 90, "Yes, see you at nine.")
     return request
+
+
+REVERSAL_WHY = "The customer booked the job with you two days after the refund."
+REVERSAL_DISPUTE = "The customer asked about another job, not this one."
+
+
+def reversed_credit(capture, pro, reviewer, agent, **lead_kwargs) -> RefundRequest:
+    """A $24.50 credit whose conversation resumed, taken back by `agent` (support)."""
+    request = resumed(capture, pro, reviewer, **lead_kwargs)
+    run_on_commit(
+        capture,
+        services.reverse_credit,
+        agent=agent,
+        request_id=request.pk,
+        explanation=REVERSAL_WHY,
+    )
+    return RefundRequest.objects.select_related("credit__reversal", "lead").get(pk=request.pk)
+
+
+def reversal_disputed(capture, pro, reviewer, agent, **lead_kwargs) -> RefundRequest:
+    """A reversed credit the pro replied to: the reversal's dispute is open."""
+    request = reversed_credit(capture, pro, reviewer, agent, **lead_kwargs)
+    run_on_commit(
+        capture,
+        services.open_reversal_dispute,
+        pro=pro,
+        request_id=request.pk,
+        message=REVERSAL_DISPUTE,
+    )
+    return RefundRequest.objects.select_related("credit__reversal__dispute", "lead").get(
+        pk=request.pk
+    )

@@ -3,7 +3,9 @@
 A credit is the amount its approval records (the lead's price, or part of it: more than nothing,
 no more than the price), and a posted balance credit's ledger entry is that amount to the cent.
 After support overturns a disputed partial credit, the credit and its top-up add up to the new
-approval's amount, each with its own ledger entry or card refund.
+approval's amount, each with its own ledger entry or card refund. A reversed credit balances:
+credit − reversal (+ the restoration, when support restored it on the pro's dispute) is what the
+ledger and the card show.
 
 Exits non-zero when any request is inconsistent, so CI and operators can rely on it.
 """
@@ -39,6 +41,8 @@ def allowed_steps() -> set[tuple[str, str]]:
 ALLOWED_STEPS = allowed_steps()
 RETRY_STEP = ("credit_retried", Status.REVIEWED.value, Status.REVIEWED.value)
 REVERSAL_ACTION = "reverse_credit"
+# The pro's dispute of a reversal, and support's two answers to it.
+REVERSAL_DISPUTE_ACTIONS = ("dispute_reversal", "keep_reversal", "restore_credit")
 
 
 def problems_of(request: RefundRequest) -> Iterator[str]:
@@ -142,13 +146,21 @@ def _credit_problems(
 
 
 def reversal_problems(request: RefundRequest, credit, events: list) -> Iterator[str]:
-    """A reversed credit balances: the credit, less the reversal, is what the ledger shows for
-    the request (a card refund's ledger shows the reversal's debit alone); one reversal event."""
+    """A reversed credit balances: the credit, less the reversal, plus the restoration when
+    support restored it on the pro's dispute, is what the ledger shows for the request (a card
+    refund's ledger shows the reversal's debit, and the restoration, alone); one event for the
+    reversal, and one for each step of its dispute."""
     reversal = getattr(credit, "reversal", None)
     reversed_events = sum(1 for event in events if event.action == REVERSAL_ACTION)
+    counted = {
+        action: sum(1 for event in events if event.action == action)
+        for action in REVERSAL_DISPUTE_ACTIONS
+    }
     if reversal is None:
         if reversed_events:
             yield "has a reversal event but no reversal"
+        if any(counted.values()):
+            yield "has a reversal dispute event but no reversal"
         return
     if reversed_events != 1:
         yield f"reversal recorded by {reversed_events} events, not one"
@@ -166,10 +178,32 @@ def reversal_problems(request: RefundRequest, credit, events: list) -> Iterator[
         for paid in (credit, top_up)
         if paid is not None and paid.ledger_entry is not None
     )
-    if shown != paid_in - reversal.amount:
+    dispute = getattr(reversal, "dispute", None)
+    restoration = dispute.restoration if dispute is not None else None
+    expected_events = {
+        "dispute_reversal": int(dispute is not None),
+        "keep_reversal": int(dispute is not None and dispute.kept),
+        "restore_credit": int(dispute is not None and dispute.restored),
+    }
+    for action, expected in expected_events.items():
+        if counted[action] != expected:
+            yield f"{action} recorded by {counted[action]} events, not {expected}"
+    restored = 0
+    if restoration is not None:
+        restored = reversal.amount  # what goes back: the amount taken, to the cent
+        if restoration.amount != reversal.amount:
+            yield (
+                f"restoration {money(restoration.amount)} differs from the reversal "
+                f"{money(reversal.amount)}"
+            )
+        if restoration.pro_id != request.pro_id:
+            yield "restoration is on another pro's balance"
+        shown += restoration.amount
+    if shown != paid_in - reversal.amount + restored:
+        what = "restored" if restoration is not None else "reversed"
         yield (
-            f"ledger shows {money(shown)} for the reversed credit, not "
-            f"{money(paid_in - reversal.amount)}"
+            f"ledger shows {money(shown)} for the {what} credit, not "
+            f"{money(paid_in - reversal.amount + restored)}"
         )
 
 
@@ -184,6 +218,7 @@ class Command(BaseCommand):
                 "credit__ledger_entry",
                 "credit__top_up__ledger_entry",
                 "credit__reversal__ledger_entry",
+                "credit__reversal__dispute__restoration",
                 "dispute",
             )
             .prefetch_related(
