@@ -31,9 +31,15 @@ def _get_own_request(request: HttpRequest, request_id: int) -> RefundRequest:
 
 
 def _get_own_inbox_message(request: HttpRequest, message_id: int) -> InboxMessage:
-    """A message in the signed-in pro's inbox, with the decision it announces, or 404."""
+    """A message in the signed-in pro's inbox, with the decision or the reversal it announces,
+    or 404."""
     queryset = InboxMessage.objects.select_related(
-        "decision__request__lead__category", "decision__request__dispute"
+        "decision__request__lead__category",
+        "decision__request__dispute",
+        "credit_reversal__credit__request__lead",
+        "credit_reversal__credit__request__market",
+        "credit_reversal__dispute",
+        "reversal_dispute_answer__reversal__credit__request__lead",
     )
     return get_object_or_404(queryset, pk=message_id, recipient=request.user)
 
@@ -186,6 +192,16 @@ def _render_inbox_message(
         and decision.kind != DecisionKind.DISPUTE
         and services.disputable(refund_request, decision)
     )
+    # A reversal of the credit is disputed from its own message, as a decision is.
+    reversal = getattr(message, "credit_reversal", None)
+    answer = getattr(message, "reversal_dispute_answer", None)
+    if reversal is None and answer is not None:
+        refund_request = answer.reversal.credit.request
+    reversal_dispute = None
+    if reversal is not None:
+        refund_request = reversal.credit.request
+        reversal_dispute = getattr(reversal, "dispute", None)
+        can_dispute = services.reversal_disputable(reversal)
     return render(
         request,
         "refunds/inbox_message.html",
@@ -195,6 +211,8 @@ def _render_inbox_message(
             "decision": decision,
             "refund_request": refund_request,
             "dispute": dispute,
+            "reversal": reversal,
+            "reversal_dispute": reversal_dispute,
             "can_dispute": can_dispute,
             # The peer rule's denial points at the Credits page, where the pro sees their rate.
             "auto_denied": decision is not None and decision.kind == DecisionKind.AUTOMATIC,
@@ -220,14 +238,18 @@ def inbox_message(request: HttpRequest, message_id: int) -> HttpResponse:
 def dispute(request: HttpRequest, message_id: int) -> HttpResponse:
     message = _get_own_inbox_message(request, message_id)
     decision = getattr(message, "decision", None)
-    if decision is None:
+    reversal = getattr(message, "credit_reversal", None)
+    if decision is None and reversal is None:
         raise Http404("This message is not about a decision")
     form = DisputeForm(request.POST)
     if not form.is_valid():
         return _render_inbox_message(request, message, form)
+    # The same reply form disputes a decision, or support's reversal of a credit.
+    open_it = services.open_dispute if decision is not None else services.open_reversal_dispute
+    request_id = decision.request_id if decision is not None else reversal.credit.request_id
     try:
-        opened = services.open_dispute(
-            pro=request.user, request_id=decision.request_id, message=form.cleaned_data["message"]
+        opened = open_it(
+            pro=request.user, request_id=request_id, message=form.cleaned_data["message"]
         )
     except services.RefundError as refusal:
         messages.error(request, str(refusal))
@@ -253,7 +275,10 @@ def credits(request: HttpRequest) -> HttpResponse:
         .select_related("request__lead__category", "top_up")
         .prefetch_related("request__decisions")  # why a partial credit is partial
         # Support took it back (refunds.services.reversals): the row says so.
-        .annotate(reversed_at=F("reversal__reversed_at"))
+        .annotate(
+            reversed_at=F("reversal__reversed_at"),
+            restored_at=F("reversal__dispute__restoration__created_at"),
+        )
         .order_by("-created_at", "-id")
     )
     ledger = user.ledger_entries.select_related("credit__request__lead")

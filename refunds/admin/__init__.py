@@ -6,7 +6,7 @@ Admin classes stay thin. Every change of state goes through refunds.services, wh
 permission and state again under the row lock; the page only hides buttons that would be refused.
 """
 
-from refunds.admin.disputes import DisputeAdmin
+from refunds.admin.disputes import DisputeAdmin, ReversalDisputeAdmin
 from refunds.admin.queue import RefundRequestAdmin
 from refunds.admin.records import CreditAdmin, DecisionAdmin, DenialTemplateAdmin, RefundEventAdmin
 from refunds.admin.spot_checks import SpotCheckAdmin
@@ -18,5 +18,6 @@ __all__ = [
     "DisputeAdmin",
     "RefundEventAdmin",
     "RefundRequestAdmin",
+    "ReversalDisputeAdmin",
     "SpotCheckAdmin",
 ]

@@ -16,7 +16,14 @@ from django import forms
 
 from accounts.models import User
 from refunds import permissions, services
-from refunds.admin.forms import DenialForm, OverturnForm, PartialApprovalForm, ReversalForm
+from refunds.admin.forms import (
+    DenialForm,
+    KeepReversalForm,
+    OverturnForm,
+    PartialApprovalForm,
+    RestoreCreditForm,
+    ReversalForm,
+)
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,33 @@ ACTIONS: tuple[ReviewerAction, ...] = (
             "The credit is taken back from the pro's prepaid balance (a card is never charged), "
             "and the pro reads this explanation in their Inbox."
         ),
+        style="deny",
+    ),
+    ReviewerAction(
+        name="restore_credit",
+        permission=permissions.RESOLVE_DISPUTE,
+        verb="Restore the credit",
+        label="Restore the credit…",
+        done="Restored the credit of request #{pk}: it is back on {pro}'s balance.",
+        run=lambda user, pk, data: services.restore_credit(agent=user, request_id=pk, **data),
+        form=RestoreCreditForm,
+        submit="Restore and tell the pro",
+        confirm=(
+            "The pro disputed the reversal: the amount taken back goes back on their prepaid "
+            "balance, and they read this note in their Inbox."
+        ),
+        style="approve",
+    ),
+    ReviewerAction(
+        name="keep_reversal",
+        permission=permissions.RESOLVE_DISPUTE,
+        verb="Keep the reversal",
+        label="Keep the reversal…",
+        done="Kept the reversal of request #{pk}; {pro} will be told why.",
+        run=lambda user, pk, data: services.keep_reversal(agent=user, request_id=pk, **data),
+        form=KeepReversalForm,
+        submit="Keep it and tell the pro",
+        confirm="The pro disputed the reversal: it stands, and they read why in their Inbox.",
         style="deny",
     ),
 )

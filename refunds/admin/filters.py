@@ -68,6 +68,18 @@ class DisputeStateFilter(DefaultChoiceFilter):
         return queryset.filter(status=value)
 
 
+class ReversalDisputeStateFilter(DisputeStateFilter):
+    """The disputes of reversals, in the words support answers them with."""
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            (DisputeStatus.OPEN, "Open"),
+            (DisputeStatus.OVERTURNED, "Credit restored"),
+            (DisputeStatus.UPHELD, "Reversal kept"),
+            ("all", "All"),
+        ]
+
+
 class OverdueFilter(admin.SimpleListFilter):
     title = "deadline"
     parameter_name = "overdue"

@@ -115,6 +115,24 @@ class ReversalForm(forms.Form):
     )
 
 
+class KeepReversalForm(forms.Form):
+    explanation = forms.CharField(
+        label="Explanation to the pro",
+        max_length=services.MAX_NOTE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="The pro reads this in their Inbox: why the reversal stands after their reply.",
+    )
+
+
+class RestoreCreditForm(forms.Form):
+    note = forms.CharField(
+        label="Note to the pro",
+        max_length=services.MAX_NOTE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        initial="We looked at your reply and agree: the refund should stand.",
+    )
+
+
 def ordered_templates(reasons: set[str]) -> list[tuple[str, list[DenialTemplate]]]:
     """Denial templates grouped for the picker: the request's reason first, then general ones."""
     groups: dict[str, list[DenialTemplate]] = {"reason": [], "general": [], "other": []}

@@ -23,7 +23,7 @@ from refunds.admin import review_path
 from refunds.admin.display import duration
 from refunds.admin.filters import DUE_SOON_LABEL, RESUMED_LABEL
 from refunds.choices import DecisionKind, Status
-from refunds.models import Credit, Decision, Dispute, RefundRequest, SpotCheck
+from refunds.models import Credit, Decision, Dispute, RefundRequest, ReversalDispute, SpotCheck
 
 TEMPLATE = "admin/home.html"
 
@@ -102,6 +102,24 @@ def sections(request: HttpRequest, site: AdminSite, now: datetime) -> list[Secti
                 disputes["waiting"],
                 changelist(Dispute),
                 level="late" if disputes["overdue"] else "",
+                note=note,
+            )
+        )
+    if may_open(ReversalDispute):
+        waiting = services.open_reversal_dispute_counts(now)
+        note = (
+            "none waiting"
+            if waiting["oldest"] is None
+            else f"oldest waiting {duration(now - waiting['oldest'])}"
+        )
+        if waiting["overdue"]:
+            note += f" · {waiting['overdue']} overdue"
+        support.append(
+            Tile(
+                "Disputed reversals waiting",
+                waiting["waiting"],
+                changelist(ReversalDispute),
+                level="late" if waiting["overdue"] else "",
                 note=note,
             )
         )

@@ -23,8 +23,8 @@ from refunds.admin.actions import ACTIONS, BY_NAME, Button, ReviewerAction
 from refunds.admin.checklist import checklist
 from refunds.admin.display import fact_rows, review_clock, rule_view
 from refunds.admin.forms import first_template, ordered_templates
-from refunds.choices import OPEN_STATUSES, Status
-from refunds.models import CreditReversal, Decision, RefundEvent, RefundRequest
+from refunds.choices import OPEN_STATUSES, DisputeStatus, Status
+from refunds.models import CreditReversal, Decision, RefundEvent, RefundRequest, ReversalDispute
 
 REVIEW_TEMPLATE = "admin/refunds/refundrequest/review.html"
 QUEUE = "refunds_refundrequest_changelist"
@@ -76,7 +76,9 @@ def _reversal(request: RefundRequest) -> CreditReversal | None:
         return None
     return (
         CreditReversal.objects.filter(credit=credit)
-        .select_related("reversed_by", "ledger_entry")
+        .select_related(
+            "reversed_by", "ledger_entry", "dispute__resolved_by", "dispute__restoration"
+        )
         .first()
     )
 
@@ -95,6 +97,16 @@ def _no_action_reason(request: RefundRequest, user: User, now: datetime) -> str:
         if not user.has_perm(permissions.RESOLVE_DISPUTE):
             return "Support resolves disputes."
         return "You decided this request, so another member of support must resolve the dispute."
+    reversal_dispute = ReversalDispute.objects.filter(
+        reversal__credit__request=request, status=DisputeStatus.OPEN
+    ).first()
+    if request.status == Status.CREDITED and reversal_dispute is not None:
+        if not user.has_perm(permissions.RESOLVE_DISPUTE):
+            return "Support answers the pro's dispute of the reversal."
+        return (
+            "You reversed this credit or decided this request, so another member of support "
+            "must answer the pro's dispute of the reversal."
+        )
     if request.status in (Status.CREDITED, Status.DENIED, Status.WITHDRAWN):
         return f"This request is {Status(request.status).label.lower()}; nothing left to decide."
     return "No action is open to you on this request."
@@ -139,6 +151,7 @@ class RequestPage:
             before = [d for d in decisions if d.decided_at <= dispute.opened_at]
             disputed_decision = before[-1] if before else None
         timeline = _timeline(refund)
+        reversal = _reversal(refund)
         model_admin = self.model_admin
         filters = review_path.queue_filters(http)
         changelist_url = reverse(f"admin:{self.changelist_name}")
@@ -186,7 +199,8 @@ class RequestPage:
             "rule": rule_view(refund.assessed.rule if refund.assessed else None),
             **(extra or {}),
             "credit": getattr(refund, "credit", None),
-            "reversal": _reversal(refund),
+            "reversal": reversal,
+            "reversal_dispute": getattr(reversal, "dispute", None),
             "dispute": dispute,
             "disputed_decision": disputed_decision,
             "events": list(refund.events.all()),

@@ -21,9 +21,17 @@ from django_q.tasks import async_task
 from accounts.models import LedgerEntry, Market, ServiceCategory
 from integrations.models import ApiKey, ProLink
 from refunds import services
-from refunds.models import Credit, Decision, DenialTemplate, Dispute, RefundEvent, SpotCheck
+from refunds.models import (
+    Credit,
+    Decision,
+    DenialTemplate,
+    Dispute,
+    RefundEvent,
+    ReversalDispute,
+    SpotCheck,
+)
 from tests.factories import LeadFactory, LedgerEntryFactory, ProFactory
-from tests.refunds.staff_flows import disputed, run_on_commit, submitted
+from tests.refunds.staff_flows import disputed, reversal_disputed, run_on_commit, submitted
 from webhooks.choices import DeliveryStatus, EventType
 from webhooks.models import Delivery, Event, WebhookEndpoint
 
@@ -48,6 +56,8 @@ def build_world(alice, bob, rita, ralph, sam, root, monkeypatch, capture):
     notice = disputed_request.decisions.get().notice
     LeadFactory(pro=bob)  # bob has a page of his own, empty of alice's things
     spot_check = automatic_approval_spot_check(capture)
+    # A credit support took back, and alice disputed the reversal.
+    reversal_disputed(capture, alice, rita, sam)
     monkeypatch.setattr(Conf, "SYNC", False)
     async_task("refunds.tasks.expire_claims")
     now = timezone.now()
@@ -102,6 +112,7 @@ def build_world(alice, bob, rita, ralph, sam, root, monkeypatch, capture):
         "refunds.refundevent": RefundEvent.objects.first(),
         "refunds.denialtemplate": DenialTemplate.objects.first(),
         "refunds.spotcheck": spot_check,
+        "refunds.reversaldispute": ReversalDispute.objects.first(),
         "integrations.apikey": key,
         "integrations.prolink": ProLink.objects.create(marketplace_pro_id="mp-1", pro=alice),
         "webhooks.webhookendpoint": endpoint,

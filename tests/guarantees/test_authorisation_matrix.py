@@ -112,6 +112,8 @@ RIGHTS: dict[str, tuple[str, str, str]] = {
     "refunds.decision": ("v", "v", "v"),
     "refunds.refundevent": ("v", "v", "v"),
     "refunds.spotcheck": ("v", "v", "v"),
+    # Disputed reversals are support's: reviewers see the reversal on the request page only.
+    "refunds.reversaldispute": ("", "v", "v"),
     "refunds.denialtemplate": ("vac", "v", "vacd"),
     "integrations.apikey": ("", "", "vac"),
     "integrations.prolink": ("", "", "vacd"),
@@ -129,6 +131,7 @@ POST_EXCEPTIONS = {
     ("refunds.refundrequest", "change"): ("v", 302),
     ("refunds.dispute", "change"): ("v", 302),
     ("refunds.spotcheck", "change"): ("v", 302),
+    ("refunds.reversaldispute", "change"): ("v", 302),
     # Task results have only read-only fields: the form is valid and saving changes nothing.
     ("django_q.success", "change"): ("c", 302),
     ("django_q.failure", "change"): ("c", 302),

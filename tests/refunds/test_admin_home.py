@@ -183,8 +183,11 @@ def test_support_sees_every_count_but_claims(client_for, sam, work):
     tiles = _tiles(client_for(sam).get(HOME))
     # Support's own list (tests/refunds/test_conversation_resumed.py): nothing resumed here.
     resumed = "Conversation resumed after the credit"
-    assert set(tiles) == set(work) - {"Claimed by me"} | {resumed}
+    # … and the reversals pros disputed (tests/refunds/test_reversal_dispute.py).
+    reversals = "Disputed reversals waiting"
+    assert set(tiles) == set(work) - {"Claimed by me"} | {resumed, reversals}
     assert tiles[resumed].count == 0
+    assert (tiles[reversals].count, tiles[reversals].note) == (0, "none waiting")
 
 
 def test_a_count_is_hidden_from_whoever_may_not_open_its_list(client_for, work):

@@ -7,14 +7,27 @@ import pytest
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
+from accounts.choices import Role
 from accounts.models import InboxMessage
 from leads.choices import Sender
 from refunds import permissions, services
 from refunds.admin.actions import ACTIONS
 from refunds.choices import Reason, Status
 from refunds.models import Decision, DenialTemplate, RefundEvent, RefundRequest
-from tests.factories import LeadFactory, MessageFactory, RefundRequestFactory, assessment_json
-from tests.refunds.staff_flows import chatty_lead, disputed, resumed, submitted
+from tests.factories import (
+    LeadFactory,
+    MessageFactory,
+    RefundRequestFactory,
+    StaffFactory,
+    assessment_json,
+)
+from tests.refunds.staff_flows import (
+    chatty_lead,
+    disputed,
+    resumed,
+    reversal_disputed,
+    submitted,
+)
 
 QUEUE = "/admin/refunds/refundrequest/"
 # Session, user, permissions (2), roles, the request with its lead, pro, claim, credit and
@@ -385,6 +398,9 @@ def test_every_action_of_the_table_shows_its_label_and_works_from_the_page(
         )
         if action.name == "reverse_credit":  # a credit whose conversation resumed after it
             request = resumed(django_capture_on_commit_callbacks, alice, rita)
+        if action.name in ("keep_reversal", "restore_credit"):  # the pro disputed a reversal
+            reverser = StaffFactory(roles=[Role.SUPPORT])
+            request = reversal_disputed(django_capture_on_commit_callbacks, alice, rita, reverser)
         actor = sam if support else rita
         client = client_for(actor)
         if action.name == "release":
