@@ -6,11 +6,13 @@ from refunds.admin.actions)."""
 import pytest
 from playwright.sync_api import expect
 
+from accounts.choices import Role
 from refunds.admin.actions import ACTIONS
 from refunds.choices import Status
 from refunds.models import RefundRequest
 from tests.e2e.conftest import screenshot
-from tests.refunds.staff_flows import disputed, resumed, submitted
+from tests.factories import StaffFactory
+from tests.refunds.staff_flows import disputed, resumed, reversal_disputed, submitted
 
 pytestmark = [
     pytest.mark.browser,
@@ -45,12 +47,16 @@ def _assert_inside(page, locator) -> None:
 def test_each_panel_opens_inside_a_phone_screen_and_sends(
     page, sign_in, alice, rita, sam, action, django_capture_on_commit_callbacks
 ):
-    support = action.name in ("overturn", "uphold", "reverse_credit")
+    answering = action.name in ("keep_reversal", "restore_credit")  # a disputed reversal
+    support = action.name in ("overturn", "uphold", "reverse_credit") or answering
     request = (
         disputed(django_capture_on_commit_callbacks, alice, rita) if support else submitted(alice)
     )
     if action.name == "reverse_credit":  # a credit whose conversation resumed after it
         request = resumed(django_capture_on_commit_callbacks, alice, rita)
+    if answering:  # another member of support reversed it; sam answers
+        reverser = StaffFactory(roles=[Role.SUPPORT])
+        request = reversal_disputed(django_capture_on_commit_callbacks, alice, rita, reverser)
     page.set_viewport_size(PHONE)
     sign_in(sam if support else rita)
     page.goto(f"/admin/refunds/refundrequest/{request.pk}/change/")

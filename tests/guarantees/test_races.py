@@ -25,7 +25,7 @@ from django.urls import reverse
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
-from accounts.choices import LedgerKind
+from accounts.choices import LedgerKind, Role
 from accounts.models import LedgerEntry, User
 from leads.choices import PaymentMethod, Sender
 from refunds import services, tasks
@@ -39,8 +39,10 @@ from refunds.models import (
     Dispute,
     RefundEvent,
     RefundRequest,
+    ReversalDispute,
     SandboxRefund,
 )
+from tests.factories import StaffFactory
 from tests.refunds.staff_flows import EXPLANATION, GUIDANCE, chatty_lead, say, submitted
 
 pytestmark = [
@@ -557,4 +559,44 @@ def test_two_reversals_of_one_credit_at_once_take_the_money_back_once(alice, rit
         assert CreditReversal.objects.filter(credit__request=request).count() == 1
         assert alice.balance() == before - Decimal("30.00")
         assert actions_of(request).count("reverse_credit") == 1
+        assert_consistent(request)
+
+
+# Two members of support answer the pro's dispute of one reversal
+
+
+def test_two_restorations_of_one_reversal_at_once_put_the_money_back_once(alice, rita, sam, sue):
+    kim = User.objects.get(pk=StaffFactory(email="kim@example.test", roles=[Role.SUPPORT]).pk)
+    for _ in range(10):
+        request = submitted(alice, price=Decimal("30.00"))
+        services.approve(reviewer=rita, request_id=request.pk)
+        request = RefundRequest.objects.select_related("credit", "lead").get(pk=request.pk)
+        say(request, Sender.CUSTOMER, 60)
+        say(request, Sender.PRO, 90)
+        services.reverse_credit(agent=sam, request_id=request.pk, explanation="Booked after.")
+        services.open_reversal_dispute(pro=alice, request_id=request.pk, message="Not this job.")
+        before = alice.balance()
+
+        outcomes = race(
+            *(
+                partial(
+                    services.restore_credit,
+                    agent=fresh(agent),
+                    request_id=request.pk,
+                    note="The customer wrote about another job.",
+                )
+                for agent in (sue, kim)
+            )
+        )
+
+        won, lost = winner_and_loser(outcomes)
+        assert isinstance(won.value, ReversalDispute)
+        assert isinstance(lost.error, services.RefundError), lost.error
+        assert str(lost.error) == services.ALREADY_RESTORED
+        assert alice.balance() == before + Decimal("30.00")
+        restored = LedgerEntry.objects.filter(
+            reversal_restoration__reversal__credit__request=request
+        )
+        assert restored.count() == 1
+        assert actions_of(request).count("restore_credit") == 1
         assert_consistent(request)
