@@ -12,7 +12,11 @@ class EventType(models.TextChoices):
         "refund.customer_question",
         "refund.customer_question: a reviewer asks the customer a question",
     )
-    DISPUTE_OPENED = "dispute.opened", "dispute.opened: the pro disputed a denial"
+    REFUND_REVERSED = (
+        "refund.reversed",
+        "refund.reversed: support took a credit back from the pro's balance",
+    )
+    DISPUTE_OPENED = "dispute.opened", "dispute.opened: the pro disputed a decision or a reversal"
     DISPUTE_RESOLVED = "dispute.resolved", "dispute.resolved: support overturned or upheld it"
 
 

@@ -98,6 +98,7 @@ def reverse_credit(
         request.reverse_credit()
         request.save(update_fields=("status",))
         record(request, agent, "reverse_credit", before, explanation, at=now)
+        announce(request, EventType.REFUND_REVERSED, now, reversed_amount=str(amount))
         subject, body = notices.reversal(request, reversal)
         message = InboxMessage.objects.create(
             recipient_id=request.pro_id, subject=subject, body=body, created_at=now

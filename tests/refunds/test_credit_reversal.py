@@ -114,6 +114,19 @@ def test_a_card_refund_is_reversed_on_the_balance_never_on_the_card(capture, ali
     call_command("audit_refunds", stdout=StringIO())
 
 
+def test_the_marketplace_is_told_of_the_reversal(capture, alice, rita, sam):
+    from webhooks.models import Event
+
+    request = resumed(capture, alice, rita, payment_method=PaymentMethod.CARD)
+    reverse(capture, request, sam)
+    event = Event.objects.get(type="refund.reversed")
+    assert event.data["lead_id"] == request.lead.marketplace_id
+    assert event.data["reversed_amount"] == "24.50" and event.data["status"] == "credited"
+    with pytest.raises(services.RefundError):
+        reverse(capture, request, sam)
+    assert Event.objects.filter(type="refund.reversed").count() == 1
+
+
 def test_reversing_twice_is_refused_and_the_database_refuses_a_second(
     capture, alice, rita, sam, sue
 ):
