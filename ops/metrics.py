@@ -4,7 +4,9 @@ Two parts. The process's own metrics come from django-prometheus (its middleware
 times requests by view, method and status; its database wrapper counts queries) and
 prometheus-client (the process's CPU, memory, garbage collector). The work's metrics are
 computed from the database at each scrape by RefundsCollector, in a fixed number of queries
-whatever the data's size, so they are the same whichever web process answers the scrape.
+that read only what is open (partial indexes) and a few tally rows, never the history, so the
+scrape costs the same however much has been decided, and says the same whichever web process
+answers it.
 
 Under a server with several worker processes (gunicorn -w N) each process counts its own
 requests; set PROMETHEUS_MULTIPROC_DIR and the scrape adds them all up (README, Operations).
@@ -46,9 +48,12 @@ def age_seconds(since, now) -> float:
 class RefundsCollector(Collector):
     """The work and the worker, read from the database at scrape time: seven queries.
 
-    Open requests (count, oldest, overdue, due soon), disputes waiting (count, oldest), credits
-    needing a person, decisions by outcome and kind, the worker's heartbeat, its queue (one
-    query with the ORM broker, none with Redis) and its failed tasks.
+    Open requests (count, oldest, overdue, due soon: one pass over the open requests' partial
+    index), disputes waiting (count, oldest: the open disputes' partial index), credits needing
+    a person (the pending credits' and top-ups' partial indexes), decisions by outcome and kind
+    (the few rows of DecisionTally, which each decision's transaction raises: history is never
+    counted), the worker's heartbeat, its queue (one query with the ORM broker, none with
+    Redis) and its failed tasks (the worker's own history, which it prunes).
     """
 
     def collect(self) -> Iterator[Metric]:

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_time_zones'),
-        ('refunds', '0019_credit_reversal'),
+        ('refunds', '0020_decision_tally'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -148,6 +148,42 @@ class Decision(models.Model):
         return RULE_LABELS.get(self.rule, self.rule)
 
 
+class DecisionTally(models.Model):
+    """How many decisions were ever recorded with one outcome and kind: what /metrics exports
+    as refunds_decisions_total, read without counting the decisions.
+
+    Raised in the transaction that records the decision (services.core.create_decision), and
+    never lowered: a decision taken back with Undo stays in the table and stays counted.
+    audit_refunds checks every tally against the decisions.
+    """
+
+    outcome = models.CharField(
+        verbose_name="outcome",
+        max_length=10,
+        choices=Outcome.choices,
+    )
+    kind = models.CharField(
+        verbose_name="kind",
+        max_length=20,
+        choices=DecisionKind.choices,
+    )
+    decisions = models.PositiveBigIntegerField(
+        verbose_name="decisions",
+        default=0,
+    )
+
+    class Meta:
+        ordering = ("outcome", "kind")
+        verbose_name = "decision tally"
+        verbose_name_plural = "decision tallies"
+        constraints = [
+            models.UniqueConstraint(fields=["outcome", "kind"], name="decision_tally_one_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decisions} {self.get_outcome_display()} ({self.get_kind_display()})"
+
+
 class Credit(models.Model):
     """The money given back for an approved request: at most one per request."""
 
@@ -336,6 +372,14 @@ class CreditTopUp(models.Model):
 
     class Meta:
         verbose_name = "credit top-up"
+        indexes = [
+            # Top-ups not yet paid, by attempts: the stuck ones (services.stuck_credits).
+            models.Index(
+                fields=["attempts"],
+                name="top_up_pending_attempts",
+                condition=models.Q(status="pending"),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="credit_top_up_amount_positive"
@@ -575,6 +619,13 @@ class Dispute(models.Model):
             models.Index(
                 fields=["due_at", "id"],
                 name="dispute_open_due",
+                condition=models.Q(status=DisputeStatus.OPEN),
+            ),
+            # The waiting disputes' count, overdue count and oldest (services.open_dispute_counts)
+            # from the index alone.
+            models.Index(
+                fields=["opened_at", "due_at"],
+                name="dispute_open_age",
                 condition=models.Q(status=DisputeStatus.OPEN),
             ),
         ]

@@ -1,11 +1,14 @@
 """What every service module shares: refusals, the policy's parameters, the row lock, the
-event log and the worker queue."""
+event log, the decisions' tallies and the worker queue."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 from django_q.models import Schedule
@@ -14,7 +17,7 @@ from django_q.tasks import async_task, schedule
 from accounts.models import User
 from config.logs import current_request_id
 from refunds import policy
-from refunds.models import RefundEvent, RefundRequest
+from refunds.models import Decision, DecisionTally, RefundEvent, RefundRequest
 from webhooks import outbox
 
 MAX_DETAILS_LENGTH = 2000
@@ -56,6 +59,37 @@ def record(
         note=note,
         created_at=at or timezone.now(),
     )
+
+
+def create_decision(**fields) -> Decision:
+    """Record a decision and count it in its tally (DecisionTally), in the caller's transaction.
+
+    The caller holds the request's row lock, so the request's row is always locked before the
+    tally's: a transaction waiting for a tally holds no other request's row, and the one holding
+    the tally locks nothing after it that a decision takes, so two decisions never deadlock.
+    They do queue one behind the other on the same tally until the first commits.
+    """
+    decision = Decision.objects.create(**fields)
+    count_decisions({(decision.outcome, decision.kind): 1})
+    return decision
+
+
+def count_decisions(counts: Mapping[tuple[str, str], int]) -> None:
+    """Add `counts` of new decisions, by (outcome, kind), to their tallies.
+
+    In a fixed order (sorted), so two writers of several tallies take their locks alike.
+    """
+    for (outcome, kind), n in sorted(counts.items()):
+        tally = DecisionTally.objects.filter(outcome=outcome, kind=kind)
+        if n <= 0 or tally.update(decisions=F("decisions") + n):
+            continue
+        # The first decision of its outcome and kind. A concurrent first one may insert the row
+        # before this one does: then the insert fails and the update finds the row.
+        try:
+            with transaction.atomic():
+                DecisionTally.objects.create(outcome=outcome, kind=kind, decisions=n)
+        except IntegrityError:
+            tally.update(decisions=F("decisions") + n)
 
 
 def webhook_subject(request: RefundRequest) -> str:

@@ -14,12 +14,13 @@ from accounts.templatetags.local_time import day
 from leads.models import Lead
 from refunds import notices, policy
 from refunds.choices import DecisionKind, Outcome, Status
-from refunds.models import Decision, RefundRequest, SpotCheck
+from refunds.models import RefundRequest, SpotCheck
 from refunds.services.core import (
     MAX_DETAILS_LENGTH,
     AlreadyReported,
     RefundError,
     announce,
+    create_decision,
     enqueue,
     lock,
     params,
@@ -93,7 +94,7 @@ def _auto_deny(request: RefundRequest, why: str, now: datetime) -> None:
     request.auto_deny()
     request.decided_at = now
     request.save(update_fields=("status", "decided_at"))
-    decision = Decision.objects.create(
+    decision = create_decision(
         request=request,
         outcome=Outcome.DENIED,
         kind=DecisionKind.AUTOMATIC,

@@ -22,6 +22,7 @@ from refunds.services.core import (
     RefundError,
     announce,
     check_staff,
+    create_decision,
     enqueue,
     enqueue_at,
     lock,
@@ -102,7 +103,7 @@ def decide(
     request.claimed_by = None
     request.claimed_until = None
     request.save(update_fields=("status", "decided_at", "claimed_by", "claimed_until"))
-    decision = Decision.objects.create(
+    decision = create_decision(
         request=request,
         outcome=outcome,
         kind=kind,

@@ -5,7 +5,8 @@ no more than the price), and a posted balance credit's ledger entry is that amou
 After support overturns a disputed partial credit, the credit and its top-up add up to the new
 approval's amount, each with its own ledger entry or card refund. A reversed credit balances:
 credit − reversal (+ the restoration, when support restored it on the pro's dispute) is what the
-ledger and the card show.
+ledger and the card show. The metrics' tallies of decisions (DecisionTally) agree with the
+decisions recorded.
 
 Exits non-zero when any request is inconsistent, so CI and operators can rely on it.
 """
@@ -13,14 +14,14 @@ Exits non-zero when any request is inconsistent, so CI and operators can rely on
 from collections.abc import Iterator
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 
 from accounts.choices import LedgerKind
 from accounts.models import LedgerEntry
 from accounts.money import money
 from leads.choices import PaymentMethod
 from refunds.choices import OPEN_STATUSES, CreditStatus, DisputeStatus, Outcome, Status
-from refunds.models import Credit, Decision, RefundEvent, RefundRequest
+from refunds.models import Credit, Decision, DecisionTally, RefundEvent, RefundRequest
 
 BATCH = 2000
 
@@ -207,6 +208,22 @@ def reversal_problems(request: RefundRequest, credit, events: list) -> Iterator[
         )
 
 
+def tally_problems() -> Iterator[str]:
+    """Every (outcome, kind) whose tally is not the number of decisions recorded with it."""
+    rows = Decision.objects.order_by().values_list("outcome", "kind").annotate(n=Count("id"))
+    counted = {(outcome, kind): n for outcome, kind, n in rows}
+    tallied = {
+        (t.outcome, t.kind): t.decisions for t in DecisionTally.objects.filter(decisions__gt=0)
+    }
+    for outcome, kind in sorted(counted.keys() | tallied.keys()):
+        recorded, tally = counted.get((outcome, kind), 0), tallied.get((outcome, kind), 0)
+        if recorded != tally:
+            yield (
+                f"the tally of {outcome} decisions of kind {kind} says {tally}, "
+                f"{recorded} are recorded"
+            )
+
+
 class Command(BaseCommand):
     help = "Check every refund request's state against its decisions, credit, ledger and events."
 
@@ -243,6 +260,12 @@ class Command(BaseCommand):
         if orphans:
             self.stdout.write(f"{orphans} refund ledger entries belong to no credit")
 
+        tallies = list(tally_problems())
+        for problem in tallies:
+            self.stdout.write(problem)
+
         if bad or orphans:
             raise CommandError(f"{bad} of {checked} refund requests are inconsistent")
+        if tallies:
+            raise CommandError(f"{len(tallies)} decision tallies disagree with the decisions")
         self.stdout.write(self.style.SUCCESS(f"All {checked} refund requests are consistent."))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import sys
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -26,7 +27,7 @@ from django.utils import timezone
 from accounts.choices import Role
 from accounts.models import InboxMessage, LedgerEntry, Market, ProProfile, ServiceCategory, User
 from leads.models import ContactAttempt, Lead, Message
-from refunds import policy
+from refunds import policy, services
 from refunds.management.bulkload import Writer
 from refunds.management.loadrequests import Marketplace, Requests, Rows
 from refunds.models import Credit, Decision, Dispute, RefundEvent, RefundRequest
@@ -122,9 +123,14 @@ class Command(BaseCommand):
         big_tables = [Lead, Message, ContactAttempt, RefundRequest, RefundEvent]
         # Maintaining indexes row by row costs more than building them once at the end.
         rebuild = self.writer.drop_indexes(big_tables) if self.writer.postgres else []
+        self.decided: Counter[tuple[str, str]] = Counter()
         try:
             self._leads(leads)
             self.writer.drain()
+            # Every chunk's decisions are in: the metrics' tallies count them (as the services
+            # do for each decision they record).
+            with transaction.atomic():
+                services.count_decisions(self.decided)
         finally:
             if rebuild and not quiet:
                 self.stderr.write(f"  rebuilding {len(rebuild)} indexes")
@@ -303,6 +309,7 @@ class Command(BaseCommand):
                 self.requests.request(lead, attempts, force_open=long_thread)
         for model, batch in rows.in_order():
             w.write(model, batch)
+        self.decided.update((d["outcome"], d["kind"]) for d in rows.decisions)
 
     def _lead(self, pro: int, long_thread: bool) -> dict:
         rng, now = self.rng, self.now
