@@ -75,13 +75,16 @@ class RefundsCollector(Collector):
             "Open requests not yet overdue whose decision is due within 4 hours.",
             work["due_soon"],
         )
-        disputes = services.open_dispute_counts(now)
+        disputes = services.all_open_dispute_counts(now)
         yield gauge(
-            "refunds_disputes_waiting", "Disputes waiting for support.", disputes["waiting"]
+            "refunds_disputes_waiting",
+            "Disputes waiting for support: of decisions and of credit reversals.",
+            disputes["waiting"],
         )
         yield gauge(
             "refunds_oldest_dispute_age_seconds",
-            "Time since the oldest waiting dispute was opened (0 when none waits).",
+            "Time since the oldest waiting dispute (of a decision or a reversal) was opened "
+            "(0 when none waits).",
             age_seconds(disputes["oldest"], now),
         )
         yield gauge(

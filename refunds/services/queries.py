@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from accounts.models import User
@@ -400,6 +400,33 @@ def open_reversal_dispute_counts(now: datetime) -> dict:
         overdue=Count("id", filter=Q(due_at__lt=now)),
         oldest=Min("opened_at"),
     )
+
+
+def all_open_dispute_counts(now: datetime) -> dict:
+    """Everything waiting for support's answer, disputes of decisions and of reversals
+    together (the metrics), as open_dispute_counts counts: one query, each table's open rows
+    counted on its own and the two rows added up."""
+    found = {}
+    for model in (Dispute, ReversalDispute):
+        found[model] = (
+            model.objects.filter(status=DisputeStatus.OPEN)
+            .order_by()
+            .annotate(one=Value(1))
+            .values("one")
+            .annotate(
+                waiting=Count("id"),
+                overdue=Count("id", filter=Q(due_at__lt=now)),
+                oldest=Min("opened_at"),
+            )
+            .values("waiting", "overdue", "oldest")
+        )
+    rows = list(found[Dispute].union(found[ReversalDispute], all=True))
+    oldest = [row["oldest"] for row in rows if row["oldest"] is not None]
+    return {
+        "waiting": sum(row["waiting"] for row in rows),
+        "overdue": sum(row["overdue"] for row in rows),
+        "oldest": min(oldest) if oldest else None,
+    }
 
 
 def automatic_approvals_between(since: datetime, until: datetime) -> int:

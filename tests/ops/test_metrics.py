@@ -217,6 +217,36 @@ def test_the_gauges_count_the_work(client, metrics_token, work, monkeypatch):
     }
 
 
+def test_a_disputed_reversal_waits_for_support_like_a_dispute(
+    client, metrics_token, alice, rita, sam, sue, django_capture_on_commit_callbacks
+):
+    from refunds.models import ReversalDispute
+    from tests.refunds.staff_flows import reversal_disputed
+
+    request = reversal_disputed(django_capture_on_commit_callbacks, alice, rita, sam)
+    opened = timezone.now() - timedelta(hours=3)
+    ReversalDispute.objects.update(opened_at=opened, due_at=opened - timedelta(minutes=1))
+    found = samples(scrape(client))
+    assert value(found, "refunds_disputes_waiting") == 1
+    age = value(found, "refunds_oldest_dispute_age_seconds")
+    assert 3 * 3600 <= age <= 3 * 3600 + 60
+    # With a dispute of a decision opened earlier, the oldest is that one; both are counted.
+    dispute = Dispute.objects.create(
+        request=RefundRequestFactory(status=Status.DISPUTED),
+        message="Please look again.",
+        opened_at=opened - timedelta(hours=2),
+        due_at=opened + timedelta(hours=40),
+    )
+    found = samples(scrape(client))
+    assert value(found, "refunds_disputes_waiting") == 2
+    assert 5 * 3600 <= value(found, "refunds_oldest_dispute_age_seconds") <= 5 * 3600 + 60
+    assert services.all_open_dispute_counts(timezone.now())["overdue"] == 1
+    Dispute.objects.filter(pk=dispute.pk).update(status=DisputeStatus.UPHELD)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.keep_reversal(agent=sue, request_id=request.pk, explanation="It stands.")
+    assert value(samples(scrape(client)), "refunds_disputes_waiting") == 0
+
+
 def test_with_no_work_the_gauges_say_nought_and_the_missing_heartbeat_is_infinite(
     client, metrics_token
 ):
