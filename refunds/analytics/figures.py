@@ -104,22 +104,28 @@ def percentile(queryset: QuerySet, expression, fraction: float) -> timedelta | N
 class WholeMinutes(Func):
     """A duration in whole minutes, rounded down, computed by the database: PostgreSQL's
     interval through its seconds, SQLite's (Django's integer microseconds) by integer
-    division, so an exact 24 hours is 1,440 minutes on both."""
+    division, so an exact 24 hours is 1,440 minutes on both. With `step`, rounded down to a
+    multiple of `step` minutes (15: the quarter hour, so 24 hours is still a bucket's start)."""
 
     output_field = IntegerField()
 
+    def __init__(self, expression, step: int = 1, **extra):
+        super().__init__(expression, step=int(step), **extra)
+
     def as_postgresql(self, compiler, connection, **extra):
-        template = "FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / 60)::integer"
+        template = (
+            "(FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / (60 * %(step)s))::integer * %(step)s)"
+        )
         return self.as_sql(compiler, connection, template=template, **extra)
 
     def as_sqlite(self, compiler, connection, **extra):
-        template = "(CAST(%(expressions)s AS INTEGER) / 60000000)"
+        template = "((CAST(%(expressions)s AS INTEGER) / (60000000 * %(step)s)) * %(step)s)"
         return self.as_sql(compiler, connection, template=template, **extra)
 
 
 def nearest_rank(histogram: dict[int, int], fraction: float) -> int | None:
     """The `fraction` percentile of a histogram (value -> how many), nearest rank as in
-    percentile(): the value at rank ceil(fraction × n). The histogram is a few thousand
+    percentile(): the value at rank ceil(fraction × n). The histogram is at most a few hundred
     counts the database has summed, never the rows themselves."""
     count = sum(histogram.values())
     if not count:

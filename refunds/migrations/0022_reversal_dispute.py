@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_time_zones'),
-        ('refunds', '0020_decision_tally'),
+        ('refunds', '0021_quarter_hour_decision_times'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

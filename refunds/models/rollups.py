@@ -91,12 +91,15 @@ class PromiseRollup(RollupKey):
 
 class DecisionTimeRollup(RollupKey):
     """A histogram of time to a decision: how many of a day's requests in one market and
-    category (or in all of them, `total`) took this many whole minutes. Enough for the exact
-    nearest-rank median and 95th percentile, to the minute, over any set of days."""
+    category (or in all of them, `total`) took this quarter hour. Enough for the nearest-rank
+    median and 95th percentile, rounded down to the quarter hour, over any set of days: at most
+    96 rows a day within the promise (and a few beyond), however busy the day, so the pages
+    read a bounded number of them."""
 
     minutes = models.IntegerField(
         verbose_name="minutes to a decision",
-        help_text="Whole minutes from submission to the first decision, rounded down.",
+        help_text="Time from submission to the first decision, rounded down to the quarter "
+        "hour, in minutes (0, 15, 30, ...).",
     )
     requests = models.PositiveIntegerField(
         verbose_name="requests",

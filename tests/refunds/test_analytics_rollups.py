@@ -255,3 +255,24 @@ def test_the_task_builds_the_closed_out_days(history):
     assert tasks.rebuild_rollups() > 0
     assert RollupDay.objects.exists()
     assert tasks.rebuild_rollups() == 0  # nothing new since
+
+
+def test_decision_times_are_rounded_down_to_the_quarter_hour_live_and_rolled_up():
+    pro = ProFactory()
+    day = NOW - timedelta(days=4)
+    for took in (
+        timedelta(hours=3, minutes=29, seconds=59),  # 3.25 h
+        timedelta(hours=3, minutes=30),  # 3.5 h
+        timedelta(hours=24, minutes=14),  # 24.0 h, and late
+    ):
+        made(day, took, pro=pro)
+    live = promise.build(period(7), NOW)
+    assert live.table("decision_time").rows == [[3, "3.5", "24.0"]]
+    rollups.rebuild(NOW)
+    assert sorted(
+        DecisionTimeRollup.objects.filter(total=True).values_list("minutes", "requests")
+    ) == [(195, 1), (210, 1), (1440, 1)]
+    rolled = promise.build(period(7), NOW)
+    assert tables(rolled) == tables(live)
+    row = next(r for r in rolled.table("promise_by_day").rows if r[0] == day.date().isoformat())
+    assert row[1:3] == [3, 2]
