@@ -13,8 +13,8 @@ measures, each over repeated runs, the median and p95 time and the query count o
   start_reviewing Start reviewing: claim the queue's most urgent free request and open it
                   (rolled back after each run)
   analytics       Analytics → Review promise for the last 90 days, all markets (its closed-out
-                  days from the daily roll-ups, rebuilt after generating, as the worker keeps
-                  them)
+                  days from the daily roll-ups and their quarter-hour histograms, rebuilt after
+                  generating, as the worker keeps them; today and yesterday live)
   report_submit   a report submission through the page (rolled back after each run)
   peer_stats      the market peer-statistics job over all markets
   stock_queue     the same queue list from a plain ModelAdmin on Django's defaults (the baseline)

@@ -4,8 +4,10 @@ A day (UTC) closes out 24 hours after it ends: every request submitted on it is 
 the promise, so its figures no longer move with the clock, only when one of its requests
 changes. `rebuild()` builds each day whole (its rows deleted and counted again from the
 requests, with the page's own definitions in refunds/analytics/promise.py), so building a day
-twice gives the same rows. It runs from the worker's schedule (refunds.tasks.rebuild_rollups)
-and from `manage.py rebuild_rollups --since`.
+twice gives the same rows. Each day has its sums (PromiseRollup) and a histogram of the time
+to a decision in quarter hours (DecisionTimeRollup: at most 96 rows within the promise, a few
+beyond, whatever the day's volume), which the page's percentiles read. It runs from the
+worker's schedule (refunds.tasks.rebuild_rollups) and from `manage.py rebuild_rollups --since`.
 
 What it rebuilds: every closed-out day not built yet (the day that just closed out, or all of
 history the first time), and every built day with a request that changed since the last build,
