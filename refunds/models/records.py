@@ -453,20 +453,10 @@ class CreditReversal(models.Model):
         return f"Reversal of {money(self.amount)} (request #{self.credit.request_id})"
 
 
-class ReversalDispute(models.Model):
-    """A pro's reply to a credit reversal, asking support to look again: at most one per
-    reversal, beside (never instead of) the request's Dispute of a decision.
+class DisputeBase(models.Model):
+    """What every dispute has: the pro's reply, when it was opened and is due (its overdue
+    notice), and support's answer so far (open, overturned, upheld)."""
 
-    Support keeps the reversal (upheld) or restores the credit (overturned): a ledger credit of
-    the reversed amount back on the pro's balance, at most one, as the dispute is one row.
-    """
-
-    reversal = models.OneToOneField(
-        CreditReversal,
-        verbose_name="reversal",
-        on_delete=models.PROTECT,
-        related_name="dispute",
-    )
     message = models.TextField(
         verbose_name="pro's message",
     )
@@ -482,6 +472,35 @@ class ReversalDispute(models.Model):
         verbose_name="overdue notice sent at",
         null=True,
         blank=True,
+    )
+    status = models.CharField(
+        verbose_name="status",
+        max_length=10,
+        choices=DisputeStatus.choices,
+        default=DisputeStatus.OPEN,
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == DisputeStatus.OPEN
+
+
+class ReversalDispute(DisputeBase):
+    """A pro's reply to a credit reversal, asking support to look again: at most one per
+    reversal, beside (never instead of) the request's Dispute of a decision.
+
+    Support keeps the reversal (upheld) or restores the credit (overturned): a ledger credit of
+    the reversed amount back on the pro's balance, at most one, as the dispute is one row.
+    """
+
+    reversal = models.OneToOneField(
+        CreditReversal,
+        verbose_name="reversal",
+        on_delete=models.PROTECT,
+        related_name="dispute",
     )
     status = models.CharField(
         verbose_name="status",
@@ -552,10 +571,6 @@ class ReversalDispute(models.Model):
         return f"Dispute of the reversal of request #{self.reversal.credit.request_id}"
 
     @property
-    def is_open(self) -> bool:
-        return self.status == DisputeStatus.OPEN
-
-    @property
     def restored(self) -> bool:
         return self.status == DisputeStatus.OVERTURNED
 
@@ -573,7 +588,7 @@ class ReversalDispute(models.Model):
         return "Open"
 
 
-class Dispute(models.Model):
+class Dispute(DisputeBase):
     """A pro's reply to a denial, asking support to look again: at most one per request."""
 
     request = models.OneToOneField(
@@ -581,28 +596,6 @@ class Dispute(models.Model):
         verbose_name="request",
         on_delete=models.PROTECT,
         related_name="dispute",
-    )
-    message = models.TextField(
-        verbose_name="pro's message",
-    )
-    opened_at = models.DateTimeField(
-        verbose_name="opened at",
-        default=timezone.now,
-    )
-    due_at = models.DateTimeField(
-        verbose_name="answer due",
-        help_text="REFUND_DISPUTE_HOURS after the pro's reply.",
-    )
-    overdue_notified_at = models.DateTimeField(
-        verbose_name="overdue notice sent at",
-        null=True,
-        blank=True,
-    )
-    status = models.CharField(
-        verbose_name="status",
-        max_length=10,
-        choices=DisputeStatus.choices,
-        default=DisputeStatus.OPEN,
     )
     resolution = models.OneToOneField(
         Decision,
@@ -632,10 +625,6 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return f"Dispute of request #{self.request_id} ({self.get_status_display()})"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == DisputeStatus.OPEN
 
     @property
     def overturned(self) -> bool:
