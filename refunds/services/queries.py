@@ -385,23 +385,24 @@ def worker_heartbeat_age(now: datetime) -> timedelta | None:
     return None if beat is None else max(now - beat, timedelta(0))
 
 
+def _waiting(now: datetime) -> dict:
+    """How open disputes are counted: how many, how many past due, the oldest's opening."""
+    return {
+        "waiting": Count("id"),
+        "overdue": Count("id", filter=Q(due_at__lt=now)),
+        "oldest": Min("opened_at"),
+    }
+
+
 def open_dispute_counts(now: datetime) -> dict:
     """Disputes waiting for support, how many are past due, and when the oldest was opened:
     from the open disputes' partial index (dispute_open_age), never the resolved ones."""
-    return Dispute.objects.filter(status=DisputeStatus.OPEN).aggregate(
-        waiting=Count("id"),
-        overdue=Count("id", filter=Q(due_at__lt=now)),
-        oldest=Min("opened_at"),
-    )
+    return Dispute.objects.filter(status=DisputeStatus.OPEN).aggregate(**_waiting(now))
 
 
 def open_reversal_dispute_counts(now: datetime) -> dict:
     """Disputed reversals waiting for support, as open_dispute_counts counts disputes."""
-    return ReversalDispute.objects.filter(status=DisputeStatus.OPEN).aggregate(
-        waiting=Count("id"),
-        overdue=Count("id", filter=Q(due_at__lt=now)),
-        oldest=Min("opened_at"),
-    )
+    return ReversalDispute.objects.filter(status=DisputeStatus.OPEN).aggregate(**_waiting(now))
 
 
 def all_open_dispute_counts(now: datetime) -> dict:
@@ -415,11 +416,7 @@ def all_open_dispute_counts(now: datetime) -> dict:
             .order_by()
             .annotate(one=Value(1))
             .values("one")
-            .annotate(
-                waiting=Count("id"),
-                overdue=Count("id", filter=Q(due_at__lt=now)),
-                oldest=Min("opened_at"),
-            )
+            .annotate(**_waiting(now))
             .values("waiting", "overdue", "oldest")
         )
     rows = list(found[Dispute].union(found[ReversalDispute], all=True))
