@@ -50,6 +50,11 @@ class PeriodForm(forms.Form):
         return data
 
 
+def counting_zone(market: Market | None) -> tzinfo:
+    """The zone the days and hours are counted in: the market's, or UTC for all markets."""
+    return UTC if market is None else timezones.zone(market.time_zone)
+
+
 @dataclass(frozen=True)
 class Period:
     """Whole days, first to last inclusive, and the market and category to count.
@@ -66,10 +71,7 @@ class Period:
 
     @property
     def zone(self) -> tzinfo:
-        """The zone the days and hours are counted in: the market's, or UTC for all markets."""
-        if self.market is None:
-            return UTC
-        return timezones.zone(self.market.time_zone)
+        return counting_zone(self.market)
 
     @property
     def zone_name(self) -> str:
@@ -127,7 +129,7 @@ def period_from(data, now: datetime) -> tuple[Period, PeriodForm]:
         if preset == "custom":
             return Period(cleaned["start"], cleaned["end"], market, category, "custom"), form
         days = int(preset)
-        today = now.astimezone(Period(now.date(), now.date(), market).zone).date()
+        today = now.astimezone(counting_zone(market)).date()
         return Period(today - timedelta(days=days - 1), today, market, category, preset), form
     today = now.astimezone(UTC).date()
     return Period(today - timedelta(days=29), today, preset=preset), form
